@@ -1,0 +1,120 @@
+/**
+ * The ports through which the domain talks to the world. store/ implements the repositories over
+ * knex (PostgreSQL or PGlite); notify/ implements the NotificationSink over the SIP core.
+ * All reads take `now` so that expiry is decided by the injected clock, not the database's.
+ */
+import type {
+  Publication,
+  PresRule,
+  Registration,
+  Subscription,
+  SubscriptionState,
+  TerminationReason,
+  WatcherRecord,
+} from './model';
+
+export interface PublicationRepository {
+  /** Live (expiresAt > now) publications of a presentity for an event, oldest receivedAt first. */
+  live(presentity: string, event: string, now: number): Promise<Publication[]>;
+  /** The live publication with this entity-tag, if any. */
+  byEtag(presentity: string, event: string, etag: string, now: number): Promise<Publication | undefined>;
+  /** The live publication of an HTTP client (source http, client = id), if any. */
+  byClient(presentity: string, event: string, client: string, now: number): Promise<Publication | undefined>;
+  insert(p: Publication): Promise<void>;
+  /** Replace the publication with entity-tag `oldEtag` by `next` (new etag, expiry, maybe body). False if gone. */
+  replace(presentity: string, event: string, oldEtag: string, next: Publication): Promise<boolean>;
+  /** Delete; false if there was no such publication. */
+  remove(presentity: string, event: string, etag: string): Promise<boolean>;
+  /**
+   * Delete up to `limit` publications with expiresAt <= now and return them. Safe on several nodes:
+   * each row is returned to exactly one caller (FOR UPDATE SKIP LOCKED on PostgreSQL).
+   */
+  takeExpired(now: number, limit: number): Promise<Publication[]>;
+  /** Distinct presentities with a live publication, sorted, for listings (domain filter optional). */
+  presentities(opts: { domain?: string; after?: string; limit: number; now: number }): Promise<string[]>;
+}
+
+export interface SubscriptionRepository {
+  insert(s: Subscription): Promise<void>;
+  byId(id: string): Promise<Subscription | undefined>;
+  /** RFC 3261 §12.2.2: the dialog matched by Call-ID, local (To) tag and remote (From) tag. */
+  byDialog(callId: string, localTag: string, remoteTag: string): Promise<Subscription | undefined>;
+  /** Non-terminated subscriptions to a presentity's event (the watchers to NOTIFY). */
+  forPresentity(presentity: string, event: string, now: number): Promise<Subscription[]>;
+  /** Subscriptions of one watcher device (same contact or +sip.instance) to the same resource. */
+  sameDevice(presentity: string, event: string, watcher: string, remoteTarget: string, instance: string | null): Promise<Subscription[]>;
+  update(id: string, patch: Partial<Pick<Subscription, 'expiresAt' | 'remoteCseq' | 'state' | 'reason' | 'remoteTarget' | 'via' | 'updatedAt'>>): Promise<void>;
+  /** Atomically increment and return the NOTIFY CSeq (UPDATE ... RETURNING); undefined if gone. */
+  nextCseq(id: string): Promise<number | undefined>;
+  /** Atomically increment and return the watcherinfo version; undefined if gone. */
+  nextVersion(id: string): Promise<number | undefined>;
+  remove(id: string): Promise<boolean>;
+  /** Delete up to `limit` expired subscriptions and return them (one caller per row). */
+  takeExpired(now: number, limit: number): Promise<Subscription[]>;
+  /** Subscriptions of `watcher` (an AOR or, without user part, a domain) to a presentity; for rule re-evaluation. */
+  forWatcher(presentity: string, watcher: string, now: number): Promise<Subscription[]>;
+  /** Number of live subscriptions (metrics). */
+  count(now: number): Promise<number>;
+}
+
+export interface WatcherRepository {
+  /** Insert or update the watcher record keyed by (presentity, event, subscriptionId). */
+  upsert(w: WatcherRecord): Promise<void>;
+  list(presentity: string, event: string): Promise<WatcherRecord[]>;
+  remove(presentity: string, event: string, subscriptionId: string): Promise<void>;
+  /** Delete terminated records last updated before `before`; returns how many. */
+  prune(before: number, limit: number): Promise<number>;
+}
+
+export interface PresRuleRepository {
+  /** The rule for this watcher AOR, else for its domain, else undefined. */
+  ruleFor(presentity: string, watcher: string): Promise<PresRule | undefined>;
+  put(rule: PresRule): Promise<void>;
+  remove(presentity: string, watcher: string): Promise<boolean>;
+  list(presentity: string): Promise<PresRule[]>;
+}
+
+export interface RegistrationRepository {
+  /** Insert or replace the binding keyed by (aor, contact). */
+  upsert(r: Registration): Promise<void>;
+  remove(aor: string, contact: string): Promise<void>;
+  removeAll(aor: string): Promise<void>;
+  live(aor: string, now: number): Promise<Registration[]>;
+  /** Delete expired bindings; returns how many. */
+  prune(now: number, limit: number): Promise<number>;
+}
+
+export interface Repositories {
+  publications: PublicationRepository;
+  subscriptions: SubscriptionRepository;
+  watchers: WatcherRepository;
+  rules: PresRuleRepository;
+  registrations: RegistrationRepository;
+}
+
+/**
+ * The store: repositories outside a transaction, and `transaction()` for changes that must commit
+ * together. A reply is sent only after `transaction()` resolves (the change is committed).
+ */
+export interface Store extends Repositories {
+  transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T>;
+  /** True when the database answers. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** A state change a watcher must hear about. The notifier builds and sends the NOTIFY. */
+export interface Notification {
+  subscription: Subscription;
+  state: SubscriptionState;
+  reason?: TerminationReason;
+  /** Body and its type; absent for an empty NOTIFY (pending, terminated, no document). */
+  body?: { contentType: string; content: string };
+}
+
+export interface NotificationSink {
+  /** Send NOTIFYs; resolves when each has been handed to its transaction (not when answered). */
+  notify(notifications: Notification[]): Promise<void>;
+}
+
+export type { SubscriptionState, TerminationReason };
