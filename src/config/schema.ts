@@ -1,0 +1,134 @@
+/**
+ * Every operator parameter, declared once: its classic name (as in the presence module READMEs and
+ * seed 001), the key Herald's code uses (unit in the name), type, default, bounds and a one-line doc.
+ * config/default.json and config/README.md are kept equal to this table by a test.
+ */
+export type ParamType = 'int' | 'bool' | 'string' | 'enum' | 'listen' | 'json';
+
+export interface ParamSpec {
+  /** Name in the config file and, upper-cased with HERALD_, in the environment. */
+  name: string;
+  key: keyof ConfigShape;
+  type: ParamType;
+  default: unknown;
+  unit?: 'seconds' | 'milliseconds' | 'bytes' | 'count';
+  min?: number;
+  max?: number;
+  values?: readonly (string | number)[];
+  /** Shown as [redacted] by the admin API and in logs. */
+  secret?: boolean;
+  doc: string;
+}
+
+export interface ListenAddress {
+  transport: 'udp' | 'tcp';
+  host: string;
+  port: number;
+}
+
+export interface ApiToken {
+  token: string;
+  scopes: string[];
+  domains?: string[];
+}
+
+export interface ConfigShape {
+  dbUrl: string;
+  cleanPeriodSec: number;
+  cleanCron: string;
+  toTagPref: string;
+  totagAvpid: number;
+  lockSetSize: number;
+  expiresOffsetSec: number;
+  forceActive: boolean;
+  maxExpiresSec: number;
+  minExpiresSec: number;
+  defaultExpiresSec: number;
+  serverAddress: string;
+  sipListen: ListenAddress[];
+  httpListen: string;
+  udpRecvBufferBytes: number;
+  maxMessageSizeBytes: number;
+  maxBodySizeBytes: number;
+  logLevel: string;
+  subscribeReplyCode: number;
+  registrar: boolean;
+  sweepBatchSize: number;
+  watcherRetentionSec: number;
+  notifyMaxFailures: number;
+  tcpIdleTimeoutSec: number;
+  sipT1Ms: number;
+  sipT2Ms: number;
+  nodeId: string;
+  apiTokens: ApiToken[];
+  defaultTtlSec: number;
+}
+
+export type Config = Readonly<ConfigShape>;
+
+const DAY = 86_400;
+
+export const PARAMS: readonly ParamSpec[] = [
+  { name: 'db_url', key: 'dbUrl', type: 'string', default: './data', secret: true,
+    doc: 'Database: a postgres:// URL, a PGlite data directory, or memory:// for a throw-away embedded database.' },
+  { name: 'clean_period', key: 'cleanPeriodSec', type: 'int', default: 60, unit: 'seconds', min: 1, max: DAY,
+    doc: 'Period of the sweeper that expires publications, subscriptions and registrations and tells the watchers.' },
+  { name: 'clean_cron', key: 'cleanCron', type: 'string', default: '',
+    doc: 'Optional cron expression for the sweeper instead of clean_period (empty: use clean_period).' },
+  { name: 'to_tag_pref', key: 'toTagPref', type: 'string', default: '10',
+    doc: 'Prefix of the To-tag Herald generates when it answers a new SUBSCRIBE.' },
+  { name: 'totag_avpid', key: 'totagAvpid', type: 'int', default: 0, min: 0, max: 2 ** 31 - 1,
+    doc: 'Accepted for compatibility with the classic module (an AVP id); it has no meaning in Herald.' },
+  { name: 'lock_set_size', key: 'lockSetSize', type: 'int', default: 8, min: 1, max: 16,
+    doc: 'Requests of one presentity run one at a time across 2^lock_set_size lock stripes.' },
+  { name: 'expires_offset', key: 'expiresOffsetSec', type: 'int', default: 0, unit: 'seconds', min: 0, max: DAY,
+    doc: 'Subtracted from the Expires of a 200 to PUBLISH so that the client refreshes before the record expires.' },
+  { name: 'force_active', key: 'forceActive', type: 'bool', default: true,
+    doc: 'When on, every watcher is active; when off, pres_rules decides (no rule: pending).' },
+  { name: 'max_expires', key: 'maxExpiresSec', type: 'int', default: 3600, unit: 'seconds', min: 1, max: 30 * DAY,
+    doc: 'A PUBLISH or SUBSCRIBE asking for more is granted this much.' },
+  { name: 'min_expires', key: 'minExpiresSec', type: 'int', default: 5, unit: 'seconds', min: 0, max: DAY,
+    doc: 'A non-zero Expires below this is answered 423 Interval Too Brief with Min-Expires (0: no minimum).' },
+  { name: 'default_expires', key: 'defaultExpiresSec', type: 'int', default: 3600, unit: 'seconds', min: 1, max: 30 * DAY,
+    doc: 'Expires granted when a PUBLISH or SUBSCRIBE carries none (RFC 3856 §6.4: 3600 for presence).' },
+  { name: 'server_address', key: 'serverAddress', type: 'string', default: '',
+    doc: 'SIP URI Herald puts in Contact of SUBSCRIBE replies and NOTIFYs (empty: derived from the listen address).' },
+  { name: 'sip_listen', key: 'sipListen', type: 'listen', default: 'udp:0.0.0.0:5060,tcp:0.0.0.0:5060',
+    doc: 'SIP listeners, a comma list of transport:host:port (udp, tcp; IPv6 hosts in brackets; port 0 = any).' },
+  { name: 'http_listen', key: 'httpListen', type: 'string', default: '127.0.0.1:8080',
+    doc: 'HTTP API listener host:port (empty: no HTTP server).' },
+  { name: 'udp_recv_buffer', key: 'udpRecvBufferBytes', type: 'int', default: 4 * 1024 * 1024, unit: 'bytes', min: 65_536, max: 256 * 1024 * 1024,
+    doc: 'Receive buffer of the UDP sockets (the default Linux buffer drops requests at high rates).' },
+  { name: 'max_message_size', key: 'maxMessageSizeBytes', type: 'int', default: 65_535, unit: 'bytes', min: 1024, max: 16 * 1024 * 1024,
+    doc: 'Largest SIP message accepted; larger ones are answered 513 Message Too Large.' },
+  { name: 'max_body_size', key: 'maxBodySizeBytes', type: 'int', default: 65_536, unit: 'bytes', min: 1024, max: 16 * 1024 * 1024,
+    doc: 'Largest presence document accepted (PUBLISH body or HTTP body); larger: 413.' },
+  { name: 'log_level', key: 'logLevel', type: 'enum', default: 'info', values: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    doc: 'Log level of the pino logger.' },
+  { name: 'subscribe_reply_code', key: 'subscribeReplyCode', type: 'int', default: 200, values: [200, 202],
+    doc: '200 (RFC 6665) answers every new SUBSCRIBE 200; 202 restores seed 001: 202 for presence, 200 for presence.winfo.' },
+  { name: 'registrar', key: 'registrar', type: 'bool', default: true,
+    doc: 'Answer REGISTER with a built-in registrar (off: 405, for deployments with a proxy in front).' },
+  { name: 'sweep_batch_size', key: 'sweepBatchSize', type: 'int', default: 500, unit: 'count', min: 1, max: 100_000,
+    doc: 'Rows the sweeper handles per batch and transaction.' },
+  { name: 'watcher_retention', key: 'watcherRetentionSec', type: 'int', default: DAY, unit: 'seconds', min: 0, max: 365 * DAY,
+    doc: 'Terminated watcher records are kept this long for watcher-info, then pruned.' },
+  { name: 'notify_max_failures', key: 'notifyMaxFailures', type: 'int', default: 3, unit: 'count', min: 1, max: 100,
+    doc: 'Consecutive 5xx answers to NOTIFY after which a subscription is removed (481 and 408 remove at once).' },
+  { name: 'tcp_idle_timeout', key: 'tcpIdleTimeoutSec', type: 'int', default: 600, unit: 'seconds', min: 1, max: DAY,
+    doc: 'An idle SIP TCP connection is closed after this long.' },
+  { name: 'sip_t1', key: 'sipT1Ms', type: 'int', default: 500, unit: 'milliseconds', min: 10, max: 10_000,
+    doc: 'RFC 3261 T1, the round-trip estimate: NOTIFY retransmissions over UDP start at T1.' },
+  { name: 'sip_t2', key: 'sipT2Ms', type: 'int', default: 4000, unit: 'milliseconds', min: 100, max: 60_000,
+    doc: 'RFC 3261 T2, the longest interval between NOTIFY retransmissions.' },
+  { name: 'node_id', key: 'nodeId', type: 'string', default: '',
+    doc: 'Name of this Herald node among several sharing a database (empty: hostname and process id).' },
+  { name: 'api_tokens', key: 'apiTokens', type: 'json', default: [], secret: true,
+    doc: 'HTTP API bearer tokens: a JSON list of {token, scopes, domains?}.' },
+  { name: 'default_ttl', key: 'defaultTtlSec', type: 'int', default: 300, unit: 'seconds', min: 1, max: 30 * DAY,
+    doc: 'Lifetime of an HTTP presence write that gives no ttlSeconds (bounded by max_expires).' },
+];
+
+export function envName(param: ParamSpec): string {
+  return `HERALD_${param.name.toUpperCase()}`;
+}
