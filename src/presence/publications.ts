@@ -1,0 +1,127 @@
+/**
+ * The event state compositor's PUBLISH procedure (RFC 3903 §6, seed 001 handle_publish()).
+ * Decides the request kind, checks the entity-tag, commits the change, and only then hands
+ * the presentity to the fan-out. Requests of one presentity run in arrival order (KeyedLocks).
+ */
+import type { Clock, Random } from '../clock';
+import { PresenceError } from '../errors';
+import { newEntityTag } from './entity-tag';
+import { eventPackage, publishableEvents } from './event-packages/registry';
+import { grantExpires, type ExpiresLimits } from './expires';
+import type { KeyedLocks } from './locks';
+import type { PresenceDocuments } from './documents';
+import type { Publication } from './model';
+import type { PidfDocument } from '../bodies/pidf';
+import type { Store } from './ports';
+
+export type PublishKind = 'initial' | 'refresh' | 'modify' | 'remove';
+
+export interface PublishRequest {
+  presentity: string;
+  /** Event package, lower-cased; undefined when the Event header is missing. */
+  event: string | undefined;
+  ifMatch: string | null;
+  /** Requested Expires in seconds, undefined when absent. */
+  expires: number | undefined;
+  body: Buffer | null;
+  contentType: string | null;
+  source: 'sip' | 'http';
+  client: string | null;
+}
+
+export interface PublishResult {
+  kind: PublishKind;
+  /** The new entity-tag (absent after a remove). */
+  etag: string | null;
+  /** Granted seconds (0 after a remove). */
+  expires: number;
+  /** Work after the reply: telling the watchers when the document changed (not for a refresh). */
+  notify: () => Promise<void>;
+}
+
+export interface PublicationServiceOptions {
+  store: Store;
+  clock: Clock;
+  random: Random;
+  locks: KeyedLocks;
+  documents: PresenceDocuments;
+  limits: ExpiresLimits;
+  /** Told after the commit, when the presentity's document changed. */
+  onChange: (presentity: string, last?: Publication) => Promise<void>;
+}
+
+/** RFC 3903 §4, Table 1: the kind of a PUBLISH follows from SIP-If-Match, body and Expires. */
+export function classify(r: Pick<PublishRequest, 'ifMatch' | 'body' | 'expires'>): PublishKind {
+  const hasBody = r.body !== null && r.body.length > 0;
+  if (r.ifMatch === null) {
+    // RFC 3903 §6 step 5: an initial PUBLISH without a body is "400 Invalid Request".
+    if (!hasBody) throw new PresenceError('MISSING_BODY', 'Initial PUBLISH without body');
+    return 'initial';
+  }
+  if (r.expires === 0) return 'remove';
+  // RFC 3903 §4: a refresh has SIP-If-Match and no body (baresip sends Content-Type with an empty body).
+  return hasBody ? 'modify' : 'refresh';
+}
+
+export class PublicationService {
+  constructor(private readonly o: PublicationServiceOptions) {}
+
+  async publish(r: PublishRequest): Promise<PublishResult> {
+    // RFC 3903 §6 step 1-2: unknown or non-publishable event → 489 Bad Event with Allow-Events.
+    const pkg = r.event ? eventPackage(r.event) : undefined;
+    if (!pkg || !pkg.publishable) {
+      throw new PresenceError('BAD_EVENT', 'Bad Event', { 'Allow-Events': publishableEvents().join(', ') });
+    }
+    const kind = classify(r);
+    const expires = grantExpires(r.expires, this.o.limits);
+    if (kind === 'initial' && expires === 0) throw new PresenceError('BAD_REQUEST', 'Initial PUBLISH with Expires 0');
+    let doc: PidfDocument | undefined;
+    if (kind === 'initial' || kind === 'modify') {
+      // RFC 3903 §6 step 6: the ESC checks the body type it supports ("415 Unsupported Media Type").
+      if ((r.contentType ?? '').toLowerCase() !== pkg.contentTypes[0]) {
+        throw new PresenceError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported Media Type', { Accept: pkg.contentTypes.join(', ') });
+      }
+      doc = this.o.documents.parse(r.body as Buffer);
+    }
+    return this.o.locks.run(r.presentity, async () => {
+      const now = this.o.clock.now();
+      const etag = kind === 'remove' ? null : newEntityTag(this.o.random);
+      const outcome = await this.o.store.transaction(async (tx) => {
+        if (kind === 'initial') {
+          await tx.publications.insert(this.record(r, pkg.name, etag as string, r.body as Buffer, now, expires));
+          return { last: undefined };
+        }
+        // RFC 3903 §6 step 4: "If the ESC does not have event state ... matching the entity-tag ... 412".
+        const current = await tx.publications.byEtag(r.presentity, pkg.name, r.ifMatch as string, now);
+        if (!current) throw new PresenceError('CONDITIONAL_REQUEST_FAILED', 'Conditional Request Failed');
+        if (kind === 'remove') {
+          await tx.publications.remove(r.presentity, pkg.name, current.etag);
+          return { last: current };
+        }
+        const body = kind === 'modify' ? (r.body as Buffer) : Buffer.from(current.body, 'utf8');
+        const next = { ...this.record(r, pkg.name, etag as string, body, now, expires), receivedAt: kind === 'refresh' ? current.receivedAt : now };
+        if (kind === 'refresh') next.contentType = current.contentType;
+        await tx.publications.replace(r.presentity, pkg.name, current.etag, next);
+        return { last: current };
+      });
+      if (outcome.last) this.o.documents.forget(r.presentity, outcome.last.etag);
+      if (doc && etag) this.o.documents.remember(r.presentity, etag, doc);
+      const notify = kind === 'refresh' ? () => Promise.resolve() : () => this.o.onChange(r.presentity, outcome.last);
+      return { kind, etag, expires, notify };
+    });
+  }
+
+  private record(r: PublishRequest, event: string, etag: string, body: Buffer, now: number, expires: number): Publication {
+    return {
+      presentity: r.presentity,
+      event,
+      etag,
+      body: body.toString('utf8'),
+      contentType: r.contentType ?? '',
+      source: r.source,
+      client: r.client,
+      receivedAt: now,
+      expiresAt: now + expires * 1000,
+    };
+  }
+}

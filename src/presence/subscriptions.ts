@@ -1,0 +1,178 @@
+/**
+ * The notifier's SUBSCRIBE procedure (RFC 6665 §4.2.1, RFC 3856, RFC 3857; seed 001
+ * handle_subscribe()): a new SUBSCRIBE creates the dialog and the subscription, an in-dialog one
+ * refreshes or ends it. Every change is committed before the reply; NOTIFYs follow the reply.
+ */
+import type { Clock, Random } from '../clock';
+import { PresenceError } from '../errors';
+import { authorize, mayWatchWatchers } from './authorization';
+import { allEvents, eventPackage, type EventPackage } from './event-packages/registry';
+import { grantExpires, type ExpiresLimits } from './expires';
+import type { Fanout } from './fanout';
+import type { KeyedLocks } from './locks';
+import type { Subscription, TerminationReason, Via, WatcherEvent, WatcherRecord } from './model';
+import type { Repositories, Store } from './ports';
+import { transition } from './subscription-state';
+
+export interface SubscribeRequest {
+  presentity: string;
+  event: string | undefined;
+  eventId: string | null;
+  watcher: string;
+  watcherDisplayName: string | null;
+  callId: string;
+  remoteTag: string;
+  /** To tag: null for a new SUBSCRIBE, the dialog's local tag for an in-dialog one. */
+  localTag: string | null;
+  remoteUri: string;
+  localUri: string;
+  cseq: number;
+  remoteTarget: string | null;
+  contactInstance: string | null;
+  routeSet: string[];
+  via: Via;
+  expires: number | undefined;
+  /** Accept header values (media types), null when absent. */
+  accept: string[] | null;
+}
+
+export interface SubscribeResult {
+  status: 200 | 202;
+  localTag: string;
+  expires: number;
+  after: () => Promise<void>;
+}
+
+export interface SubscriptionServiceOptions {
+  store: Store;
+  clock: Clock;
+  random: Random;
+  locks: KeyedLocks;
+  fanout: Fanout;
+  limits: ExpiresLimits;
+  forceActive: boolean;
+  toTagPref: string;
+  subscribeReplyCode: number;
+  nodeId: string;
+}
+
+export class SubscriptionService {
+  constructor(private readonly o: SubscriptionServiceOptions) {}
+
+  async subscribe(r: SubscribeRequest): Promise<SubscribeResult> {
+    // RFC 6665 §4.2.1: "If the notifier does not understand the event package ... 489 (Bad Event)" with Allow-Events.
+    const pkg = r.event ? eventPackage(r.event) : undefined;
+    if (!pkg) throw new PresenceError('BAD_EVENT', 'Bad Event', { 'Allow-Events': allEvents().join(', ') });
+    checkAccept(pkg, r.accept);
+    const expires = grantExpires(r.expires, this.o.limits);
+    return r.localTag === null ? this.create(r, pkg, expires) : this.inDialog(r, pkg, r.localTag, expires);
+  }
+
+  private async create(r: SubscribeRequest, pkg: EventPackage, expires: number): Promise<SubscribeResult> {
+    if (!r.remoteTarget) throw new PresenceError('BAD_REQUEST', 'Missing Contact');
+    let state: Subscription['state'] = 'active';
+    if (pkg.watchedPackage) {
+      // RFC 3857 §5.1: authorize winfo subscriptions; Herald lets only the presentity watch its watchers.
+      if (!mayWatchWatchers(r.watcher, r.presentity)) throw new PresenceError('FORBIDDEN', 'Forbidden');
+    } else {
+      const rule = this.o.forceActive ? undefined : await this.o.store.rules.ruleFor(r.presentity, r.watcher);
+      const d = authorize(this.o.forceActive, rule);
+      if (d.state === 'rejected') throw new PresenceError('FORBIDDEN', 'Forbidden');
+      state = d.state;
+    }
+    const now = this.o.clock.now();
+    const sub: Subscription = {
+      id: this.o.random.token(12),
+      presentity: r.presentity, event: pkg.name, eventId: r.eventId,
+      watcher: r.watcher, watcherDisplayName: r.watcherDisplayName,
+      callId: r.callId, remoteTag: r.remoteTag, localTag: `${this.o.toTagPref}${this.o.random.token(9)}`,
+      remoteUri: r.remoteUri, localUri: r.localUri, remoteCseq: r.cseq, localCseq: 0,
+      remoteTarget: r.remoteTarget, routeSet: r.routeSet, contactInstance: r.contactInstance, via: r.via,
+      state: transition('init', state), reason: null, expiresAt: now + expires * 1000, version: 0,
+      node: this.o.nodeId, createdAt: now, updatedAt: now,
+    };
+    const record = pkg.watchedPackage ? null : watcherRecord(sub, sub.state === 'active' ? 'approved' : 'subscribe', now);
+    await this.o.locks.run(r.presentity, () => this.o.store.transaction(async (tx) => {
+      // Re-subscribing devices replace their older subscription (same contact or +sip.instance).
+      for (const old of await tx.subscriptions.sameDevice(r.presentity, pkg.name, r.watcher, r.remoteTarget as string, r.contactInstance)) {
+        await this.drop(tx, old);
+      }
+      await tx.subscriptions.insert(sub);
+      if (record) await tx.watchers.upsert(record);
+    }));
+    return {
+      status: this.replyCode(pkg),
+      localTag: sub.localTag,
+      expires,
+      after: async () => {
+        // RFC 6665 §4.2.1: "the notifier MUST send a NOTIFY request immediately" after accepting.
+        if (expires === 0) await this.end(sub, 'timeout');
+        else await this.o.fanout.notifyOne(sub);
+        // seed 001: a new presence watcher → partial winfo to the presentity's winfo subscribers.
+        if (record) await this.o.fanout.watchersChanged(r.presentity, [record]);
+      },
+    };
+  }
+
+  private async inDialog(r: SubscribeRequest, pkg: EventPackage, localTag: string, expires: number): Promise<SubscribeResult> {
+    return this.o.locks.run(r.presentity, async () => {
+      const sub = await this.o.store.subscriptions.byDialog(r.callId, localTag, r.remoteTag);
+      // RFC 6665 §4.2.1.2 / RFC 3261 §12.2.2: no matching dialog → 481.
+      if (!sub || sub.event !== pkg.name) throw new PresenceError('NO_SUCH_DIALOG');
+      // RFC 3261 §12.2.2: "If the remote sequence number ... is lower than or equal ... 500".
+      if (r.cseq <= sub.remoteCseq) throw new PresenceError('SERVER_ERROR', 'CSeq out of order');
+      const now = this.o.clock.now();
+      if (expires === 0) {
+        await this.o.store.transaction(async (tx) => {
+          await tx.subscriptions.update(sub.id, { remoteCseq: r.cseq, updatedAt: now });
+        });
+        return { status: 200 as const, localTag, expires: 0, after: () => this.end({ ...sub, remoteCseq: r.cseq }, 'timeout') };
+      }
+      const patch = { expiresAt: now + expires * 1000, remoteCseq: r.cseq, updatedAt: now, ...(r.remoteTarget ? { remoteTarget: r.remoteTarget } : {}) };
+      await this.o.store.transaction((tx) => tx.subscriptions.update(sub.id, patch));
+      // RFC 6665 §4.2.1.2: a refresh is answered and followed by a NOTIFY with the current state.
+      return { status: 200 as const, localTag, expires, after: () => this.o.fanout.notifyOne({ ...sub, ...patch }) };
+    });
+  }
+
+  /**
+   * End a subscription: NOTIFY terminated (RFC 6665 §4.2.2), remove it, record the watcher as
+   * terminated and give the presentity's winfo watchers the full list (seed 001).
+   */
+  async end(sub: Subscription, reason: TerminationReason, tell = true): Promise<void> {
+    if (tell) await this.o.fanout.notifyOne(sub, { state: 'terminated', reason });
+    const removed = await this.o.store.transaction((tx) => this.drop(tx, sub, reason));
+    if (removed && sub.event === 'presence') await this.o.fanout.watchersChanged(sub.presentity, [], true);
+  }
+
+  private async drop(tx: Repositories, sub: Subscription, reason: TerminationReason = 'deactivated'): Promise<boolean> {
+    const removed = await tx.subscriptions.remove(sub.id);
+    if (removed && sub.event === 'presence') {
+      await tx.watchers.upsert({ ...watcherRecord(sub, reason === 'invariant' ? 'deactivated' : reason, this.o.clock.now()), status: 'terminated' });
+    }
+    return removed;
+  }
+
+  private replyCode(pkg: EventPackage): 200 | 202 {
+    // seed 001: "200OK for ... presence.winfo and 202OK for ... presence" when subscribe_reply_code=202.
+    return this.o.subscribeReplyCode === 202 && !pkg.watchedPackage ? 202 : 200;
+  }
+}
+
+function watcherRecord(sub: Subscription, event: WatcherEvent, now: number): WatcherRecord {
+  return {
+    presentity: sub.presentity, watcher: sub.watcher, watcherDisplayName: sub.watcherDisplayName, event: sub.event,
+    subscriptionId: sub.id, status: sub.state === 'terminated' ? 'terminated' : sub.state, lastEvent: event,
+    createdAt: sub.createdAt, updatedAt: now,
+  };
+}
+
+/** RFC 6665 §4.2.1 / RFC 3261 §21.4.7: an Accept that excludes every type of the package → 406. */
+function checkAccept(pkg: EventPackage, accept: string[] | null): void {
+  if (accept === null || accept.length === 0) return;
+  const ok = accept.some((a) => {
+    const t = (a.split(';')[0] ?? '').trim().toLowerCase();
+    return t === '*/*' || pkg.contentTypes.some((c) => c === t || (t.endsWith('/*') && c.startsWith(t.slice(0, -1))));
+  });
+  if (!ok) throw new PresenceError('NOT_ACCEPTABLE', 'Not Acceptable', { Accept: pkg.contentTypes.join(', ') });
+}

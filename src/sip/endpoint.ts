@@ -1,0 +1,168 @@
+/**
+ * The SIP endpoint: transports in, parser, server transactions, the request handler, responses out;
+ * and the client side for requests Herald sends (NOTIFY). Nothing a peer sends may throw out of here.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Clock, Timers } from '../clock';
+import type { Logger } from '../log';
+import { ClientTransactions, type ClientOutcome } from './client-transactions';
+import { parseVia } from './headers';
+import { Headers, type SipRequest, type SipResponse } from './message';
+import { parseMessage } from './parser';
+import { SipParseError } from './headers';
+import { buildResponse, errorResponse, responseDestination, type ResponseSpec } from './reply';
+import { salvageReply } from './salvage';
+import { serialize } from './serializer';
+import { ServerTransactions } from './server-transactions';
+import { hostForUri, type Destination, type Peer, type Transport, type TransportKind } from './transport';
+
+export interface RequestContext {
+  peer: Peer;
+}
+
+export interface HandlerResult extends ResponseSpec {
+  /** Work to start once the response is on the wire (e.g. the first NOTIFY of a subscription). */
+  after?: () => Promise<void>;
+}
+
+export type RequestHandler = (req: SipRequest, ctx: RequestContext) => Promise<HandlerResult | null>;
+
+export interface EndpointOptions {
+  transports: Transport[];
+  clock: Clock;
+  timers: Timers;
+  log: Logger;
+  maxMessageSize: number;
+  t1Ms: number;
+  t2Ms: number;
+  /** Host written in the Via of requests Herald sends (a listen address may be 0.0.0.0). */
+  advertisedHost: string;
+}
+
+export class SipEndpoint {
+  private readonly server: ServerTransactions;
+  private readonly client: ClientTransactions;
+  private handler: RequestHandler = async () => ({ status: 503, headers: [['Retry-After', '5']] });
+  private inFlight = 0;
+
+  constructor(private readonly o: EndpointOptions) {
+    this.server = new ServerTransactions(o.clock, 64 * o.t1Ms);
+    this.client = new ClientTransactions(o.timers, { t1Ms: o.t1Ms, t2Ms: o.t2Ms, t4Ms: 5000 });
+  }
+
+  setHandler(h: RequestHandler): void {
+    this.handler = h;
+  }
+
+  get pendingRequests(): number {
+    return this.inFlight;
+  }
+
+  async start(): Promise<void> {
+    this.server.start();
+    for (const t of this.o.transports) {
+      await t.start({
+        message: (raw, peer) => this.receive(raw, peer, t),
+        framingError: (peer, reason, partial) => this.framingError(peer, reason, partial, t),
+      });
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.client.stop();
+    this.server.stop();
+    for (const t of this.o.transports) await t.stop();
+  }
+
+  transport(kind: TransportKind): Transport | undefined {
+    return this.o.transports.find((t) => t.kind === kind);
+  }
+
+  private receive(raw: Buffer, peer: Peer, t: Transport): void {
+    if (raw.length > this.o.maxMessageSize) {
+      // RFC 3261 §21.5.14 / §18.1.1: 513 Message Too Large.
+      this.sendSalvaged(raw, peer, t, 513, 'Message Too Large');
+      return;
+    }
+    let msg;
+    try {
+      msg = parseMessage(raw, { datagram: t.kind === 'udp' });
+    } catch (err) {
+      const reason = err instanceof SipParseError ? err.reason : 'Malformed message';
+      this.o.log.debug({ peer: `${peer.host}:${peer.port}`, reason }, 'malformed SIP message');
+      this.sendSalvaged(raw, peer, t, 400, reason);
+      return;
+    }
+    if (msg.kind === 'response') this.receiveResponse(msg);
+    else void this.receiveRequest(msg, peer, t);
+  }
+
+  private async receiveRequest(req: SipRequest, peer: Peer, t: Transport): Promise<void> {
+    const arrival = this.server.arrive(req, t.kind !== 'udp');
+    if (arrival.kind === 'retransmission') {
+      if (arrival.response) await this.write(t, arrival.response, responseDestination(req, peer));
+      return;
+    }
+    let result: HandlerResult | null;
+    this.inFlight++;
+    try {
+      result = await this.handler(req, { peer });
+    } catch (err) {
+      if (!(err instanceof Error && err.name === 'PresenceError')) this.o.log.error({ err, method: req.method }, 'request handler failed');
+      result = errorResponse(err);
+    } finally {
+      this.inFlight--;
+    }
+    if (!result) return; // ACK: no response
+    const bytes = serialize(buildResponse(req, peer, result));
+    if (result.status >= 200) this.server.completed(arrival.key, bytes);
+    await this.write(t, bytes, responseDestination(req, peer));
+    if (result.after) {
+      result.after().catch((err: unknown) => this.o.log.error({ err }, 'post-response work failed'));
+    }
+  }
+
+  private receiveResponse(res: SipResponse): void {
+    const key = clientKey(res);
+    if (!key || !this.client.receive(key, res)) this.o.log.debug({ status: res.status }, 'stray response');
+  }
+
+  /** Send a request out of a dialog or in one; the Via (with a fresh branch) is added here. */
+  sendRequest(req: SipRequest, to: Destination & { transport: TransportKind }): Promise<ClientOutcome> {
+    const t = this.transport(to.transport) ?? this.o.transports[0];
+    if (!t) return Promise.resolve({ status: 503, response: null });
+    const branch = `z9hG4bK${randomBytes(9).toString('base64url')}`;
+    const via = `SIP/2.0/${t.kind.toUpperCase()} ${hostForUri(this.o.advertisedHost)}:${t.local.port};branch=${branch};rport`;
+    const headers = new Headers([['Via', via], ...req.headers.entries().filter(([n]) => !/^(via|v)$/i.test(n))]);
+    const bytes = serialize({ ...req, headers });
+    return this.client.start(`${branch}|${req.method}`, t.kind !== 'udp', () => t.send(bytes, to));
+  }
+
+  private framingError(peer: Peer, reason: 'too-large' | 'bad-framing', partial: Buffer, t: Transport): void {
+    if (reason === 'too-large') this.sendSalvaged(partial, peer, t, 513, 'Message Too Large');
+    else this.sendSalvaged(partial, peer, t, 400, 'Missing Content-Length');
+  }
+
+  private sendSalvaged(raw: Buffer, peer: Peer, t: Transport, status: number, reason: string): void {
+    const r = salvageReply(raw, peer, status, reason);
+    if (r) void this.write(t, r.bytes, r.to);
+  }
+
+  private async write(t: Transport, bytes: Buffer, to: Destination): Promise<void> {
+    try {
+      await t.send(bytes, to);
+    } catch (err) {
+      this.o.log.debug({ err, to: `${to.host}:${to.port}` }, 'send failed');
+    }
+  }
+}
+
+function clientKey(res: SipResponse): string | null {
+  try {
+    const v = parseVia(res.headers.getAll('via')[0] ?? '');
+    const method = /\s*\d+\s+(\S+)/.exec(res.headers.get('cseq') ?? '')?.[1];
+    return v.branch && method ? `${v.branch}|${method}` : null;
+  } catch {
+    return null;
+  }
+}
