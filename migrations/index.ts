@@ -1,0 +1,25 @@
+/**
+ * Every migration, imported explicitly and in order, for the custom knex migrationSource in
+ * src/store/migrate.ts (no file loader: runs the same under jest/swc and `node -r @swc-node/register`).
+ * Adding a migration = a new file with `up` and `down` + one line here. Never rename a shipped entry:
+ * the name is what knex_migrations records.
+ */
+import type { Knex } from 'knex';
+import * as m0001 from './0001_create_presentity';
+import * as m0002 from './0002_create_active_watchers';
+import * as m0003 from './0003_create_watchers';
+import * as m0004 from './0004_create_pres_rules';
+import * as m0005 from './0005_create_registrations';
+
+export interface NamedMigration {
+  name: string;
+  migration: Knex.Migration;
+}
+
+export const MIGRATIONS: readonly NamedMigration[] = [
+  { name: '0001_create_presentity', migration: m0001 },
+  { name: '0002_create_active_watchers', migration: m0002 },
+  { name: '0003_create_watchers', migration: m0003 },
+  { name: '0004_create_pres_rules', migration: m0004 },
+  { name: '0005_create_registrations', migration: m0005 },
+];
