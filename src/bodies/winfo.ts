@@ -79,8 +79,8 @@ function seconds(n: number | undefined): number | undefined {
 export function parseWatcherinfo(body: Buffer | string, opts: { maxBytes?: number } = {}): ParsedWatcherinfo {
   const root = parseXml(body, opts);
   if (!isElement(root, WATCHERINFO_NS, 'watcherinfo')) throw new BodyError('BAD_BODY', 'root element is not watcherinfo');
-  const version = Number(attrValue(root, 'version'));
-  if (!Number.isSafeInteger(version) || version < 0) throw new BodyError('BAD_BODY', 'watcherinfo without a valid version');
+  const version = unsigned(attrValue(root, 'version'));
+  if (version === undefined) throw new BodyError('BAD_BODY', 'watcherinfo without a valid version');
   const state = attrValue(root, 'state');
   if (state !== 'full' && state !== 'partial') throw new BodyError('BAD_BODY', 'watcherinfo state is neither full nor partial');
   return { version, state, watcherLists: childrenNamed(root, WATCHERINFO_NS, 'watcher-list').map(parseList) };
@@ -100,14 +100,17 @@ function parseWatcher(w: XmlElement): WinfoWatcher {
   if (id === undefined || event === undefined || status === undefined || !STATUSES.has(status)) {
     throw new BodyError('BAD_BODY', 'watcher without id, status or event');
   }
-  const num = (name: string): number | undefined => {
-    const v = attrValue(w, name);
-    return v === undefined ? undefined : Number(v);
-  };
   return {
     id, status: status as WatcherStatus, event, uri: w.text.trim(),
     displayName: attrValue(w, 'display-name') ?? null,
-    durationSubscribed: num('duration-subscribed'),
-    expiration: num('expiration'),
+    durationSubscribed: unsigned(attrValue(w, 'duration-subscribed')),
+    expiration: unsigned(attrValue(w, 'expiration')),
   };
+}
+
+/** xs:unsignedLong / xs:nonNegativeInteger (as far as a JS number is exact); undefined when absent or invalid. */
+function unsigned(v: string | undefined): number | undefined {
+  const t = v?.trim();
+  if (t === undefined || !/^[0-9]{1,15}$/.test(t)) return undefined;
+  return Number(t);
 }

@@ -184,8 +184,8 @@ function buildElement(node: RawNode, parentScope: Scope, depth: number, maxDepth
   const children: XmlElement[] = [];
   let text = '';
   for (const child of node[qname] as RawNode[]) {
-    if ('#text' in child) text += decodeEntities(String(child['#text']));
-    else if ('#cdata' in child) text += (child['#cdata'] as RawNode[]).map((t) => String(t['#text'] ?? '')).join('');
+    if ('#text' in child) text += decodeEntities(child['#text'] as string);
+    else if ('#cdata' in child) text += (child['#cdata'] as RawNode[]).map((t) => (t['#text'] as string | undefined) ?? '').join('');
     else if (tagOf(child) !== undefined) children.push(buildElement(child, scope, depth + 1, maxDepth));
   }
   // Whitespace between child elements is layout, not content.

@@ -11,7 +11,7 @@ function bodyError(fn: () => unknown): BodyError {
     fn();
   } catch (e) {
     if (e instanceof BodyError) return e;
-    throw new Error(`expected BodyError, got ${String(e)}`);
+    throw new Error(`expected BodyError, got ${String(e)}`, { cause: e });
   }
   throw new Error('expected BodyError, nothing thrown');
 }
