@@ -128,7 +128,7 @@ function str(r: Row, col: string): string {
 
 function strOrNull(r: Row, col: string): string | null {
   const v = r[col];
-  return v === null || v === undefined ? null : String(v);
+  return v === null || v === undefined ? null : str(r, col);
 }
 
 function num(r: Row, col: string): number {

@@ -16,21 +16,21 @@ export async function deleteBatch(
   db: Knex,
   table: string,
   key: string,
-  pick: (q: Knex.QueryBuilder) => void,
+  pick: (q: Knex.QueryBuilder) => Knex.QueryBuilder,
   orderBy: string,
   limit: number,
   returning: readonly string[] | '*' = '*',
 ): Promise<Row[]> {
   if (!(limit > 0)) return [];
-  const picked = db(table).select(key).modify(pick).orderBy(orderBy).limit(Math.floor(limit)).forUpdate().skipLocked();
+  const picked = pick(db(table).select(key)).orderBy(orderBy).limit(Math.floor(limit)).forUpdate().skipLocked();
   const ret = returning === '*' ? '*' : returning.map(() => '??').join(', ');
   const bindings = returning === '*' ? [] : [...returning];
-  const result = (await db.raw(`DELETE FROM ?? WHERE ?? = ANY(ARRAY(?)) RETURNING ${ret}`, [
+  const result = await db.raw<{ rows: Row[] }>(`DELETE FROM ?? WHERE ?? = ANY(ARRAY(?)) RETURNING ${ret}`, [
     table,
     key,
     picked,
     ...bindings,
-  ])) as { rows: Row[] };
+  ]);
   return result.rows;
 }
 

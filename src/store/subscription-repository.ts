@@ -114,7 +114,9 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
       q.andWhere(SUB.watcher, watcher);
     } else {
       const domain = watcher.replace(/^sips?:/i, '').toLowerCase();
-      q.andWhere((w) => w.where(SUB.watcher, 'like', `%@${likeLiteral(domain)}`).orWhere(SUB.watcher, `sip:${domain}`));
+      q.andWhere((w) => {
+        w.where(SUB.watcher, 'like', `%@${likeLiteral(domain)}`).orWhere(SUB.watcher, `sip:${domain}`);
+      });
     }
     const rows: Row[] = await this.live(q, now).orderBy([SUB.createdAt, SUB.id]);
     return rows.map(subscriptionFromRow);
