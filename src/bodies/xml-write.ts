@@ -16,29 +16,56 @@ export interface SerializeOptions {
 
 export const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
 
-/** XML 1.0 §2.2: characters outside Char cannot be written at all, not even as references; dropped. */
-const NON_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
-const TEXT_SPECIAL = /[&<>\r]/;
-const ATTR_SPECIAL = /[&<>"\t\n\r]/;
-const ESCAPES: Readonly<Record<string, string>> = {
-  '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', '\t': '&#9;', '\n': '&#10;', '\r': '&#13;',
-};
-
-function clean(s: string): string {
-  NON_XML_CHAR.lastIndex = 0;
-  return NON_XML_CHAR.test(s) ? s.replace(NON_XML_CHAR, '') : s;
-}
-
 /** Character data: `&`, `<`, `>` (for `]]>`) and CR (which a reader would normalize away) escaped. */
 export function escapeText(s: string): string {
-  const c = clean(s);
-  return TEXT_SPECIAL.test(c) ? c.replace(/[&<>\r]/g, (ch) => ESCAPES[ch] as string) : c;
+  return escape(s, false);
 }
 
 /** Attribute values (double-quoted): also `"` and the whitespace that attribute normalization would fold. */
 export function escapeAttr(s: string): string {
-  const c = clean(s);
-  return ATTR_SPECIAL.test(c) ? c.replace(/[&<>"\t\n\r]/g, (ch) => ESCAPES[ch] as string) : c;
+  return escape(s, true);
+}
+
+/**
+ * One pass, no allocation when nothing needs escaping (the common case on the NOTIFY hot path).
+ * XML 1.0 §2.2: characters outside Char ("#x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] |
+ * [#x10000-#x10FFFF]") cannot be written at all, not even as references: they are dropped.
+ */
+function escape(s: string, attr: boolean): string {
+  let out = '';
+  let last = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c > 0x3e && c < 0xd800) || (c >= 0xe000 && c < 0xfffe)) continue;
+    let rep: string | null;
+    if (c >= 0xd800 && c <= 0xdbff && isLowSurrogate(s.charCodeAt(i + 1))) {
+      i++;
+      continue;
+    } else if (c >= 0xd800) rep = ''; // lone surrogate, U+FFFE, U+FFFF
+    else rep = asciiEscape(c, attr);
+    if (rep === null) continue;
+    out += s.slice(last, i) + rep;
+    last = i + 1;
+  }
+  return last === 0 ? s : out + s.slice(last);
+}
+
+function isLowSurrogate(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff;
+}
+
+/** Replacement for a code unit below 0x3F: an escape, '' to drop it, or null to keep it. */
+function asciiEscape(c: number, attr: boolean): string | null {
+  switch (c) {
+    case 0x26: return '&amp;';
+    case 0x3c: return '&lt;';
+    case 0x3e: return '&gt;';
+    case 0x0d: return '&#13;';
+    case 0x22: return attr ? '&quot;' : null;
+    case 0x09: return attr ? '&#9;' : null;
+    case 0x0a: return attr ? '&#10;' : null;
+    default: return c < 0x20 ? '' : null;
+  }
 }
 
 /** Serialize `root` with the XML declaration. */

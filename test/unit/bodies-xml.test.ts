@@ -129,6 +129,8 @@ describe('xml: writing', () => {
 
   it('drops characters XML cannot carry instead of writing a broken document', () => {
     expect(escapeText('a\u0000b\u001Fc')).toBe('abc');
+    expect(escapeAttr('x\uD800y\uDC00z\uFFFE')).toBe('xyz');
+    expect(escapeText('emoji \u{1F600} stays')).toBe('emoji \u{1F600} stays');
   });
 
   it('re-declares the default namespace for an element in no namespace and back', () => {
