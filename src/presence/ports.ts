@@ -108,6 +108,11 @@ export interface Notification {
   subscription: Subscription;
   state: SubscriptionState;
   reason?: TerminationReason;
+  /**
+   * CSeq to use when the subscription row is already gone (the sweeper claimed and deleted it):
+   * the stored localCseq + 1. Otherwise the notifier bumps the stored counter atomically.
+   */
+  cseq?: number;
   /** Body and its type; absent for an empty NOTIFY (pending, terminated, no document). */
   body?: { contentType: string; content: string };
 }

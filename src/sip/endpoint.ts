@@ -108,7 +108,7 @@ export class SipEndpoint {
     try {
       result = await this.handler(req, { peer });
     } catch (err) {
-      if (!(err instanceof Error && err.name === 'PresenceError')) this.o.log.error({ err, method: req.method }, 'request handler failed');
+      if (!(err instanceof Error && (err.name === 'PresenceError' || err instanceof SipParseError))) this.o.log.error({ err, method: req.method }, 'request handler failed');
       result = errorResponse(err);
     } finally {
       this.inFlight--;

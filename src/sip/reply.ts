@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { isPresenceError } from '../errors';
 import { Headers, type SipRequest, type SipResponse } from './message';
-import { parseVia } from './headers';
+import { parseVia, SipParseError } from './headers';
 import { hostForUri, type Destination, type Peer } from './transport';
 
 export interface ResponseSpec {
@@ -41,6 +41,8 @@ export function errorResponse(err: unknown): ResponseSpec {
     const reason = err.sipStatus === 400 && err.message !== err.sipReason ? err.message : err.sipReason;
     return { status: err.sipStatus, reason: safeReason(reason), headers: Object.entries(err.headers) };
   }
+  // A header a handler parsed on demand was malformed: 400 naming it (RFC 3261 §8.2).
+  if (err instanceof SipParseError) return { status: err.status, reason: safeReason(err.reason) };
   return { status: 500, reason: 'Server Internal Error' };
 }
 
@@ -64,7 +66,7 @@ export function buildResponse(req: SipRequest, peer: Peer, spec: ResponseSpec): 
   entries.push(['CSeq', req.headers.get('cseq') ?? '']);
   for (const h of spec.headers ?? []) entries.push(h);
   entries.push(['Server', 'Herald']);
-  let body = Buffer.alloc(0);
+  let body: Buffer = Buffer.alloc(0);
   if (spec.body) {
     entries.push(['Content-Type', spec.body.contentType]);
     body = typeof spec.body.content === 'string' ? Buffer.from(spec.body.content, 'utf8') : spec.body.content;

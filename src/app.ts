@@ -1,0 +1,149 @@
+/**
+ * The composition root: the one place that constructs adapters and wires them to the domain.
+ */
+import { hostname } from 'node:os';
+import type { FastifyInstance } from 'fastify';
+import { cryptoRandom, systemClock, systemTimers, type Clock, type Random, type Timers } from './clock';
+import type { Config } from './config';
+import { createHttpServer, splitHostPort } from './http/server';
+import type { Logger } from './log';
+import { SipNotifier } from './notify/notifier';
+import { PresenceDocuments } from './presence/documents';
+import { acceptedTypes, allEvents } from './presence/event-packages/registry';
+import { Fanout } from './presence/fanout';
+import { KeyedLocks } from './presence/locks';
+import type { Store } from './presence/ports';
+import { PublicationService } from './presence/publications';
+import { Registrar } from './presence/registrar';
+import { SubscriptionService } from './presence/subscriptions';
+import { SipEndpoint } from './sip/endpoint';
+import { publishHandler } from './sip/handlers/publish';
+import { registerHandler } from './sip/handlers/register';
+import { subscribeHandler } from './sip/handlers/subscribe';
+import { createRouter, type MethodHandler } from './sip/router';
+import { TcpTransport } from './sip/tcp-transport';
+import { hostForUri, type Transport } from './sip/transport';
+import { UdpTransport } from './sip/udp-transport';
+import { createKnex } from './store/db';
+import { migrateLatest } from './store/migrate';
+import { createStore } from './store/store';
+import { SweepScheduler } from './sweeper/scheduler';
+import { Sweeper } from './sweeper/sweeper';
+
+export interface AppDeps {
+  log: Logger;
+  clock?: Clock;
+  random?: Random;
+  timers?: Timers;
+}
+
+export interface App {
+  readonly config: Config;
+  readonly store: Store;
+  readonly endpoint: SipEndpoint;
+  readonly sweeper: Sweeper;
+  readonly scheduler: SweepScheduler;
+  readonly publications: PublicationService;
+  readonly subscriptions: SubscriptionService;
+  readonly fanout: Fanout;
+  readonly notifier: SipNotifier;
+  /** Bound addresses, known after start(). */
+  addresses(): { sip: Array<{ transport: string; host: string; port: number }>; http: { host: string; port: number } | null };
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function createApp(config: Config, deps: AppDeps): Promise<App> {
+  const clock = deps.clock ?? systemClock;
+  const random = deps.random ?? cryptoRandom;
+  const timers = deps.timers ?? systemTimers;
+  const log = deps.log;
+  const nodeId = config.nodeId || `${hostname()}-${process.pid}`;
+  const knex = createKnex(config.dbUrl);
+  await migrateLatest(knex);
+  const store = createStore(knex);
+
+  const transports: Transport[] = config.sipListen.map((l) => l.transport === 'udp'
+    ? new UdpTransport(l.host, l.port, config.udpRecvBufferBytes, log.child({ component: 'udp' }))
+    : new TcpTransport(l.host, l.port, config.maxMessageSizeBytes, config.tcpIdleTimeoutSec * 1000, log.child({ component: 'tcp' })));
+  const firstHost = config.sipListen[0]?.host ?? '127.0.0.1';
+  const advertisedHost = advertised(config.serverAddress, firstHost);
+  const endpoint = new SipEndpoint({
+    transports, clock, timers, log: log.child({ component: 'sip' }), maxMessageSize: config.maxMessageSizeBytes,
+    t1Ms: config.sipT1Ms, t2Ms: config.sipT2Ms, advertisedHost,
+  });
+  // server_address is known only after binding when the port is 0 (tests): resolved lazily.
+  let contact = config.serverAddress;
+  const contactOf = (): string => contact;
+
+  const limits = { minExpiresSec: config.minExpiresSec, maxExpiresSec: config.maxExpiresSec, defaultExpiresSec: config.defaultExpiresSec };
+  const locks = new KeyedLocks(config.lockSetSize);
+  const documents = new PresenceDocuments(config.maxBodySizeBytes);
+  const notifier = new SipNotifier({ endpoint, store, log: log.child({ component: 'notify' }), clock, get contact() { return contactOf(); }, maxFailures: config.notifyMaxFailures });
+  const fanout = new Fanout({ store, sink: notifier, documents, clock, forceActive: config.forceActive });
+  const publications = new PublicationService({ store, clock, random, locks, documents, limits, onChange: (p, last) => fanout.presentityChanged(p, last) });
+  const subscriptions = new SubscriptionService({
+    store, clock, random, locks, fanout, limits, forceActive: config.forceActive, toTagPref: config.toTagPref,
+    subscribeReplyCode: config.subscribeReplyCode, nodeId,
+  });
+  notifier.setFailureHandler((sub) => subscriptions.end(sub, 'deactivated', false));
+  const registrar = new Registrar(store, clock, limits);
+
+  const handlers: Record<string, MethodHandler> = {
+    PUBLISH: publishHandler(publications, config.expiresOffsetSec),
+    SUBSCRIBE: (req, ctx) => subscribeHandler(subscriptions, contactOf())(req, ctx),
+  };
+  if (config.registrar) handlers.REGISTER = registerHandler(registrar, clock);
+  endpoint.setHandler(createRouter({ handlers, events: allEvents(), accept: acceptedTypes() }));
+
+  const sweeper = new Sweeper({ store, fanout, sink: notifier, clock, log: log.child({ component: 'sweeper' }), batchSize: config.sweepBatchSize, watcherRetentionSec: config.watcherRetentionSec });
+  const scheduler = new SweepScheduler(() => sweeper.sweep(), { periodSec: config.cleanPeriodSec, cron: config.cleanCron, jitter: 0.1, random: Math.random, log });
+
+  let http: FastifyInstance | null = null;
+  let httpAddress: { host: string; port: number } | null = null;
+  let started = false;
+
+  return {
+    config, store, endpoint, sweeper, scheduler, publications, subscriptions, fanout, notifier,
+    addresses: () => ({ sip: transports.map((t) => ({ transport: t.kind, ...t.local })), http: httpAddress }),
+    async start() {
+      await endpoint.start();
+      started = true;
+      if (!contact) {
+        const t = transports[0] as Transport;
+        contact = `sip:${hostForUri(advertisedHost)}:${t.local.port}${t.kind === 'tcp' ? ';transport=tcp' : ''}`;
+      }
+      scheduler.start();
+      if (config.httpListen) {
+        http = await createHttpServer({
+          log, bodyLimitBytes: config.maxBodySizeBytes,
+          ready: async () => {
+            const db = await store.ping();
+            return { ok: db && started, checks: { database: db, sip: started } };
+          },
+        });
+        const { host, port } = splitHostPort(config.httpListen);
+        await http.listen({ host, port });
+        const a = http.server.address();
+        httpAddress = a && typeof a === 'object' ? { host: a.address, port: a.port } : null;
+      }
+    },
+    async stop() {
+      await scheduler.stop();
+      if (http) await http.close();
+      await notifier.drain();
+      await endpoint.stop();
+      started = false;
+      await store.close();
+    },
+  };
+}
+
+/** The host Herald writes in Via and Contact: server_address's host, else the listen host (0.0.0.0 → 127.0.0.1). */
+function advertised(serverAddress: string, listenHost: string): string {
+  const m = /^sips?:(?:[^@]*@)?(\[[^\]]+\]|[^:;>]+)/i.exec(serverAddress);
+  if (m) return (m[1] as string).replace(/^\[|\]$/g, '');
+  if (listenHost === '0.0.0.0') return '127.0.0.1';
+  if (listenHost === '::') return '::1';
+  return listenHost;
+}
