@@ -24,6 +24,9 @@ export type { SerializeOptions } from './xml-write';
 
 export const DEFAULT_MAX_BYTES = 64 * 1024;
 export const DEFAULT_MAX_DEPTH = 64;
+/** Largest `maxDepth` a caller may ask for. */
+export const MAX_DEPTH_LIMIT = 1024;
+const DANGER_MARK = '\u0000';
 
 export interface ParseXmlOptions {
   /** Largest body accepted, in bytes (UTF-8). Larger → BodyError ENTITY_TOO_LARGE. */
@@ -53,12 +56,16 @@ const parser = new XMLParser({
   cdataPropName: '#cdata',
   ignoreDeclaration: true,
   ignorePiTags: true,
-  maxNestedTags: DEFAULT_MAX_DEPTH * 4, // a backstop only: scanDepth enforces the real limit first
+  maxNestedTags: MAX_DEPTH_LIMIT, // a backstop only: scanDepth enforces the real limit first
+  // Names like `toString` are renamed by fast-xml-parser; mark them with a character no XML name can
+  // contain so they map back exactly (`__proto__`, `constructor`, `prototype` are refused outright).
+  onDangerousProperty: (name: string) => DANGER_MARK + name,
 });
+const unmark = (name: string): string => (name.charCodeAt(0) === 0 ? name.slice(1) : name);
 
 /** Parse a body into its root element, namespace-resolved. Throws BodyError, never anything else. */
 export function parseXml(body: Buffer | string, opts: ParseXmlOptions = {}): XmlElement {
-  const maxDepth = opts.maxDepth ?? DEFAULT_MAX_DEPTH;
+  const maxDepth = Math.min(opts.maxDepth ?? DEFAULT_MAX_DEPTH, MAX_DEPTH_LIMIT);
   // XML 1.0 §2.11: "translating both the two-character sequence #xD #xA and any #xD that is not
   // followed by #xA to a single #xA character" (baresip sends CRLF bodies).
   const xml = decodeBody(body, opts.maxBytes ?? DEFAULT_MAX_BYTES).replace(/\r\n?/g, '\n');
@@ -116,6 +123,8 @@ export function scanDepth(xml: string, maxDepth: number): void {
     const end = endOfMarkup(xml, i);
     if (end === -1) return;
     const next = xml.charCodeAt(i + 1);
+    // Markup declarations (<!ELEMENT, <!ATTLIST, <!NOTATION…) only belong in a DTD.
+    if (next === 0x21 && !xml.startsWith('<!--', i) && !xml.startsWith('<![CDATA[', i)) throw new BodyError('BAD_BODY', 'DTD not allowed');
     if (next === 0x2f /* / */) depth--;
     else if (next !== 0x3f /* ? */ && next !== 0x21 /* ! */ && xml.charCodeAt(end - 1) !== 0x2f) {
       if (++depth > maxDepth) throw new BodyError('BAD_BODY', `XML nested deeper than ${maxDepth}`);
@@ -175,7 +184,8 @@ function tagOf(node: RawNode): string | undefined {
 
 function buildElement(node: RawNode, parentScope: Scope, depth: number, maxDepth: number): XmlElement {
   if (depth > maxDepth) throw new BodyError('BAD_BODY', `XML nested deeper than ${maxDepth}`);
-  const qname = tagOf(node) as string;
+  const key = tagOf(node) as string;
+  const qname = unmark(key);
   const rawAttrs = (node[':@'] ?? {}) as Record<string, unknown>;
   const scope = declareNamespaces(rawAttrs, parentScope);
   const { prefix, local } = splitQName(qname);
@@ -183,7 +193,7 @@ function buildElement(node: RawNode, parentScope: Scope, depth: number, maxDepth
   const attrs = resolveAttrs(rawAttrs, scope);
   const children: XmlElement[] = [];
   let text = '';
-  for (const child of node[qname] as RawNode[]) {
+  for (const child of node[key] as RawNode[]) {
     if ('#text' in child) text += decodeEntities(child['#text'] as string);
     else if ('#cdata' in child) text += (child['#cdata'] as RawNode[]).map((t) => (t['#text'] as string | undefined) ?? '').join('');
     else if (tagOf(child) !== undefined) children.push(buildElement(child, scope, depth + 1, maxDepth));
@@ -229,7 +239,8 @@ function resolvePrefix(prefix: string | null, scope: Scope, qname: string): stri
 function resolveAttrs(rawAttrs: Record<string, unknown>, scope: Scope): XmlAttr[] {
   const attrs: XmlAttr[] = [];
   const seen = new Set<string>();
-  for (const [name, raw] of Object.entries(rawAttrs)) {
+  for (const [marked, raw] of Object.entries(rawAttrs)) {
+    const name = unmark(marked);
     if (name === 'xmlns' || name.startsWith('xmlns:')) continue;
     const { prefix, local } = splitQName(name);
     const ns = prefix === null ? null : resolvePrefix(prefix, scope, name);

@@ -85,6 +85,8 @@ describe('xml: hostile input is rejected with BodyError, quickly', () => {
     ['a __proto__ attribute', '<a __proto__="1"/>'],
     ['a non-UTF-8 encoding declaration', '<?xml version="1.0" encoding="ISO-8859-1"?><a/>'],
     ['an empty body', ''],
+    ['a markup declaration outside a DTD', '<a><!ELEMENT x ANY></a>'],
+    ['a prototype attribute (refused by fast-xml-parser)', '<a prototype="1"/>'],
   ])('rejects %s as BAD_BODY', (_what, doc) => {
     expect(bodyError(() => parseXml(doc)).code).toBe('BAD_BODY');
   });
@@ -108,6 +110,12 @@ describe('xml: namespaces are resolved by URI with scoping', () => {
     const root = parseXml('<a t="x&#10;y&quot;"><b>&lt;&amp;&gt;&apos;&#x263A;&#65;</b><c><![CDATA[&amp;<]]></c><d>1\r\n2</d></a>');
     expect(root.attrs[0]?.value).toBe('x\ny"');
     expect(root.children.map((c) => c.text)).toEqual(["<&>'☺A", '&amp;<', '1\n2']);
+  });
+
+  it('keeps names fast-xml-parser treats as dangerous (toString, valueOf) exactly, distinct from __-prefixed ones', () => {
+    const root = parseXml('<a toString="1" __toString="2"><valueOf/><__valueOf/></a>');
+    expect(root.attrs.map((a) => a.local)).toEqual(['toString', '__toString']);
+    expect(root.children.map((c) => c.local)).toEqual(['valueOf', '__valueOf']);
   });
 
   it('accepts a UTF-8 BOM', () => {
