@@ -56,7 +56,9 @@ function parse(data: Buffer, datagram: boolean): SipMessage {
   if (nul >= 0 && nul < headEnd) throw new SipParseError('NUL byte in headers');
   let lineEnd = text.indexOf('\n');
   if (lineEnd < 0) lineEnd = text.length;
-  const msg = parseStartLine(stripCR(text.slice(0, lineEnd)), splitHeaders(text, lineEnd + 1));
+  const startLine = stripCR(text.slice(0, lineEnd));
+  if (startLine.indexOf('\r') >= 0) throw new SipParseError('Bad start line', { detail: 'stray CR' });
+  const msg = parseStartLine(startLine, splitHeaders(text, lineEnd + 1));
   try {
     checkHeaders(msg, msg.kind === 'request' ? REQUIRED_REQUEST : REQUIRED_RESPONSE);
     msg.body = readBody(data, bodyStart, msg.headers, datagram);
