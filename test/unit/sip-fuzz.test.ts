@@ -68,7 +68,10 @@ const MUTATORS: Mutator[] = [
   },
   function flipBits(b, rng) {
     const c = Buffer.from(b);
-    for (let k = 1 + int(rng, 4); k > 0 && c.length > 0; k--) c[int(rng, c.length)] ^= 1 << int(rng, 8);
+    for (let k = 1 + int(rng, 4); k > 0 && c.length > 0; k--) {
+      const at = int(rng, c.length);
+      c[at] = (c[at] as number) ^ (1 << int(rng, 8));
+    }
     return c;
   },
   function truncate(b, rng) {
