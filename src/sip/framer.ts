@@ -36,6 +36,12 @@ export class StreamFramer {
     return this.end - this.start;
   }
 
+  /** A copy of the bytes held for the incomplete message (after a throw: the offending message's
+   *  beginning, from which a transport can salvage Via/Call-ID/CSeq for a 400 or 513). */
+  pending(): Buffer {
+    return Buffer.from(this.buf.subarray(this.start, this.end));
+  }
+
   push(chunk: Buffer): Buffer[] {
     this.append(chunk);
     const out: Buffer[] = [];

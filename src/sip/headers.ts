@@ -53,6 +53,7 @@ const QUOTE = 34; // "
 const BACKSLASH = 92;
 const LT = 60;
 const GT = 62;
+const SEMI = 59;
 
 /**
  * Split on `sep` outside quoted strings and <...>: the splitting rule of comma-list header values
@@ -119,18 +120,35 @@ function indexOutsideQuotes(s: string, ch: number, from = 0): number {
 // RFC 3261 §25.1: quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F)
 function unquote(v: string): string {
   if (v.length < 2 || v.charCodeAt(0) !== QUOTE || v.charCodeAt(v.length - 1) !== QUOTE) return v;
-  return v.slice(1, -1).replace(/\\([^])/g, '$1');
+  const inner = v.slice(1, -1);
+  return inner.indexOf('\\') < 0 ? inner : inner.replace(/\\([^])/g, '$1');
 }
 
 /** ";a=1;b" -> {a: '1', b: null}. Names lower-cased; quoted-string values unquoted; first wins. */
 export function parseParams(s: string): Map<string, string | null> {
   const out = new Map<string, string | null>();
-  for (const part of splitTopLevel(s, ';')) {
-    const eq = part.indexOf('=');
+  const n = s.length;
+  let i = 0;
+  while (i < n) {
+    // Name: up to '=' or ';'. Value: up to the next ';' outside a quoted string.
+    let j = i;
+    let c = 0;
+    while (j < n && (c = s.charCodeAt(j)) !== 61 /* = */ && c !== SEMI) j++;
     // RFC 3261 §7.3.1: parameter names are case-insensitive (values keep their case).
-    const name = (eq < 0 ? part : part.slice(0, eq)).trim().toLowerCase();
-    if (name === '' || out.has(name)) continue;
-    out.set(name, eq < 0 ? null : unquote(part.slice(eq + 1).trim()));
+    const name = s.slice(i, j).trim().toLowerCase();
+    let value: string | null = null;
+    if (j < n && c === 61) {
+      const from = j + 1;
+      for (j = from; j < n && (c = s.charCodeAt(j)) !== SEMI; j++) {
+        if (c === QUOTE) {
+          const end = closingQuote(s, j);
+          j = end < 0 ? n - 1 : end;
+        }
+      }
+      value = unquote(s.slice(from, j).trim());
+    }
+    if (name !== '' && !out.has(name)) out.set(name, value);
+    i = j + 1;
   }
   return out;
 }

@@ -92,6 +92,15 @@ describe('StreamFramer', () => {
     })).toBe('Message Too Large');
   });
 
+  it('keeps the offending message for salvage after a framing error', () => {
+    const noCl = readFileSync(join(FIXTURES, 'linphone-unpublish-no-content-length.sip'));
+    const f = new StreamFramer(65536);
+    f.push(publish.subarray(0, 100));
+    f.push(publish.subarray(100));
+    expect(() => f.push(noCl)).toThrow(SipParseError);
+    expect(f.pending().equals(noCl)).toBe(true);
+  });
+
   it('accepts a message of exactly the maximum size', () => {
     expect(new StreamFramer(publish.length).push(publish)).toHaveLength(1);
   });
