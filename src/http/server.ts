@@ -14,7 +14,8 @@ export interface HttpDeps {
 }
 
 export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: deps.log.child({ component: 'http' }) as FastifyBaseLogger, bodyLimit: deps.bodyLimitBytes, disableRequestLogging: true });
+  const logger: FastifyBaseLogger = deps.log.child({ component: 'http' });
+  const app = Fastify({ loggerInstance: logger, bodyLimit: deps.bodyLimitBytes, disableRequestLogging: true });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     const r = await deps.ready();

@@ -78,7 +78,7 @@ export function transactionKey(req: SipRequest): string {
   } catch {
     /* fall through to the RFC 2543 key */
   }
-  let seq = '';
+  let seq: string;
   try {
     seq = String(parseCSeq(req.headers.get('cseq') ?? '').seq);
   } catch {
