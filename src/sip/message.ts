@@ -177,7 +177,7 @@ export class Headers {
       this.index.set(key, i);
       return;
     }
-    while ((this.next[last] as number) >= 0) last = this.next[last] as number;
+    for (let after = this.next[last] ?? -1; after >= 0; after = this.next[last] ?? -1) last = after;
     this.next[last] = i;
   }
 

@@ -53,5 +53,6 @@ function bodyBytes(body: unknown): Buffer {
   if (Buffer.isBuffer(body)) return body;
   if (body === undefined || body === null) return Buffer.alloc(0);
   if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  return Buffer.from(String(body), 'utf8');
+  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  throw new Error('serialize: the body must be a Buffer');
 }
