@@ -14,8 +14,9 @@ export class SipParseError extends Error {
    *  still answer 400 to a request whose Via/From/To/Call-ID/CSeq are readable. */
   partial?: SipMessage;
 
-  constructor(reason: string, opts: { status?: number; detail?: string } = {}) {
-    super(opts.detail ? `${reason}: ${opts.detail}` : reason);
+  /** `cause` is set only when the parser caught an unexpected error (a bug, see parseMessage). */
+  constructor(reason: string, opts: { status?: number; detail?: string; cause?: unknown } = {}) {
+    super(opts.detail ? `${reason}: ${opts.detail}` : reason, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'SipParseError';
     this.reason = reason;
     this.status = opts.status ?? 400;

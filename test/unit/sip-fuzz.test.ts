@@ -156,7 +156,10 @@ function check(input: Buffer, datagram: boolean): string {
   try {
     msg = parseMessage(input, { datagram });
   } catch (e) {
-    return e instanceof SipParseError ? 'refused' : `parseMessage threw ${String(e)}`;
+    if (e instanceof SipParseError && e.cause === undefined) return 'refused';
+    // A SipParseError with a cause is parseMessage's safety net catching a bug: a failure too.
+    const inner: unknown = e instanceof Error && e.cause !== undefined ? e.cause : e;
+    return `parseMessage threw ${inner instanceof Error ? (inner.stack ?? inner.message) : JSON.stringify(inner)}`;
   }
   const failure = exercise(msg);
   if (failure) return `header parser threw ${failure}`;

@@ -252,3 +252,17 @@ describe('parseMessage: body and Content-Length', () => {
     expect(m.body.toString()).toBe('body\r\n\r\nmore');
   });
 });
+
+describe('parseMessage: safety net', () => {
+  it('turns an unexpected internal error into SipParseError carrying the cause', () => {
+    const bogus = { length: 1, indexOf: () => { throw new TypeError('boom'); } } as unknown as Buffer;
+    try {
+      parseMessage(bogus);
+      throw new Error('accepted');
+    } catch (e) {
+      expect(e).toBeInstanceOf(SipParseError);
+      expect((e as SipParseError).reason).toBe('Malformed message');
+      expect((e as SipParseError).cause).toBeInstanceOf(TypeError);
+    }
+  });
+});
