@@ -120,6 +120,17 @@ export class SipTestClient {
     return this.received.filter((m): m is SipRequest => m.kind === 'request' && m.method === method);
   }
 
+  /** Requests of `method` without retransmissions (one per top-Via branch). */
+  uniqueRequests(method: string): SipRequest[] {
+    const seen = new Set<string>();
+    return this.requests(method).filter((r) => {
+      const branch = /;\s*branch=([^;\s]+)/i.exec(r.headers.getAll('via')[0] ?? '')?.[1] ?? '';
+      if (seen.has(branch)) return false;
+      seen.add(branch);
+      return true;
+    });
+  }
+
   /**
    * Send a request and resolve with its final response. Via (fresh branch, rport), Max-Forwards,
    * Call-ID, CSeq and a From tag are added when `headers` lacks them; Content-Length always.
@@ -144,7 +155,11 @@ export class SipTestClient {
     const h: HeaderList = req.headers.getAll('via').map((v) => ['Via', v] as [string, string]);
     h.push(['From', req.headers.get('from') ?? ''], ['To', req.headers.get('to') ?? ''], ['Call-ID', req.headers.get('call-id') ?? ''], ['CSeq', req.headers.get('cseq') ?? ''], ...extra);
     const res: SipResponse = { kind: 'response', status, reason: status === 200 ? 'OK' : 'Error', headers: new Headers(h), body: Buffer.alloc(0) };
-    this.sendRaw(serialize(res));
+    // RFC 3261 §18.2.2: over UDP the response goes to the sent-by of the top Via (another Herald
+    // node sharing the database may have sent the request).
+    const sentBy = /^SIP\/2\.0\/UDP\s+([^;:\s]+):(\d+)/i.exec(req.headers.getAll('via')[0] ?? '');
+    if (this.udp && sentBy) this.udp.send(serialize(res), Number(sentBy[2]), sentBy[1]);
+    else this.sendRaw(serialize(res));
   }
 
   close(): Promise<void> {
