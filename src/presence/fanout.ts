@@ -37,15 +37,21 @@ export class Fanout {
     await this.o.sink.notify(subs.map((s) => this.presenceNotification(s, doc, polite.has(s.watcher))));
   }
 
-  /** One subscription's NOTIFY with the current state (first NOTIFY, refresh, state change). */
-  async notifyOne(sub: Subscription, override?: { state: SubscriptionState; reason?: TerminationReason }): Promise<void> {
+  /**
+   * One subscription's NOTIFY with the current state (first NOTIFY, refresh, state change).
+   * `withState`: a terminating NOTIFY that still carries the state (RFC 6665 §4.4.3 fetch).
+   */
+  async notifyOne(sub: Subscription, override?: { state: SubscriptionState; reason?: TerminationReason; withState?: boolean }): Promise<void> {
     const state = override?.state ?? sub.state;
-    if (state !== 'active') {
-      await this.o.sink.notify([{ subscription: sub, state, ...(override?.reason ? { reason: override.reason } : {}) }]);
+    const reason = override?.reason ? { reason: override.reason } : {};
+    // RFC 6665 §4.4.3: a fetch (Expires: 0) gets "a NOTIFY request containing resource state" that also ends it.
+    const withBody = state === 'active' || (override?.withState === true && sub.state === 'active');
+    if (!withBody) {
+      await this.o.sink.notify([{ subscription: sub, state, ...reason }]);
       return;
     }
     if (sub.event === 'presence.winfo') {
-      await this.notifyWinfo(sub, 'full', await this.o.store.watchers.list(sub.presentity, 'presence'));
+      await this.notifyWinfo(sub, 'full', await this.o.store.watchers.list(sub.presentity, 'presence'), { state, ...reason });
       return;
     }
     const now = this.o.clock.now();
@@ -53,7 +59,7 @@ export class Fanout {
     const doc = this.o.documents.compose(sub.presentity, live);
     const polite = await this.politeWatchers(sub.presentity, [sub]);
     // seed 001 and the real clients: with no publication the first NOTIFY carries no body.
-    const n = live.length === 0 ? { subscription: sub, state } : this.presenceNotification(sub, doc, polite.has(sub.watcher));
+    const n = live.length === 0 ? { subscription: sub, state, ...reason } : { ...this.presenceNotification(sub, doc, polite.has(sub.watcher)), state, ...reason };
     await this.o.sink.notify([n]);
   }
 
@@ -69,7 +75,12 @@ export class Fanout {
     for (const s of winfoSubs) await this.notifyWinfo(s, full ? 'full' : 'partial', watchers);
   }
 
-  private async notifyWinfo(sub: Subscription, state: 'full' | 'partial', watchers: WatcherRecord[]): Promise<void> {
+  private async notifyWinfo(
+    sub: Subscription,
+    state: 'full' | 'partial',
+    watchers: WatcherRecord[],
+    as: { state: SubscriptionState; reason?: TerminationReason } = { state: 'active' },
+  ): Promise<void> {
     // RFC 3858 §4: "the version ... MUST be incremented by one for each new document" sent on the subscription.
     const version = await this.o.store.subscriptions.nextVersion(sub.id);
     if (version === undefined) return;
@@ -87,7 +98,7 @@ export class Fanout {
         durationSubscribed: Math.max(0, Math.round((this.o.clock.now() - w.createdAt) / 1000)),
       })),
     });
-    await this.o.sink.notify([{ subscription: sub, state: 'active', body: { contentType: WINFO_TYPE, content } }]);
+    await this.o.sink.notify([{ subscription: sub, ...as, body: { contentType: WINFO_TYPE, content } }]);
   }
 
   private presenceNotification(s: Subscription, doc: ComposedDocument, polite: boolean): Notification {

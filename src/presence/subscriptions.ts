@@ -106,8 +106,14 @@ export class SubscriptionService {
       expires,
       after: async () => {
         // RFC 6665 §4.2.1: "the notifier MUST send a NOTIFY request immediately" after accepting.
-        if (expires === 0) await this.end(sub, 'timeout');
-        else await this.o.fanout.notifyOne(sub);
+        if (expires === 0) {
+          // RFC 6665 §4.4.3: a fetch gets one NOTIFY "containing resource state", terminated;reason=timeout;
+          // ending it gives the winfo watchers the full list, so no partial "new watcher" before it.
+          await this.o.fanout.notifyOne(sub, { state: 'terminated', reason: 'timeout', withState: true });
+          await this.end(sub, 'timeout', false);
+          return;
+        }
+        await this.o.fanout.notifyOne(sub);
         // seed 001: a new presence watcher → partial winfo to the presentity's winfo subscribers.
         if (record) await this.o.fanout.watchersChanged(r.presentity, [record]);
       },

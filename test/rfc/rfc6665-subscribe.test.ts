@@ -4,7 +4,7 @@
  */
 import { startHerald, type RunningHerald } from '../support/herald';
 import { SipTestClient, tagOf } from '../support/sip-client';
-import { WAIT, bodyOf, cseqOf, nthNotify, notifiesOf, publish, rawHeaders, rnd, subState, subscribe, eventually } from '../support/subscriber';
+import { WAIT, bodyOf, cseqOf, nthNotify, notifiesOf, publish, rawHeaders, rnd, sleep, subState, subscribe, eventually } from '../support/subscriber';
 
 const transports = ['udp', 'tcp'] as const;
 
@@ -135,6 +135,28 @@ describe.each(transports)('RFC 6665 new SUBSCRIBE over %s', (transport) => {
     // Every publish produced a NOTIFY with the state published, in order.
     const bodies = notifiesOf(watcher, dialog!).slice(1).map((n) => /<basic>(\w+)<\/basic>/.exec(bodyOf(n))?.[1]);
     expect(bodies[bodies.length - 1]).toBe('open');
+  });
+
+  it('RFC 6665 §4.2.2 / RFC 3261 §12.2.1.1: after quick successive changes the NOTIFY with the highest CSeq carries the latest state', async () => {
+    const p = presentity();
+    const { dialog } = await subscribe(watcher, p);
+    await nthNotify(watcher, dialog!, 0);
+    // A chain of modifies, each sent as soon as the previous 200 arrives (its NOTIFYs still under way).
+    let etag = (await publish(publisher, p, 'open', { note: 'v0' })).headers.get('sip-etag') ?? '';
+    const rounds = 12;
+    for (let i = 1; i <= rounds; i++) {
+      const res = await publish(publisher, p, i % 2 ? 'closed' : 'open', { note: `v${i}`, ifMatch: etag });
+      expect(res.status).toBe(200);
+      etag = res.headers.get('sip-etag') ?? '';
+    }
+    await eventually(() => notifiesOf(watcher, dialog!).some((n) => bodyOf(n).includes(`v${rounds}<`)));
+    await sleep(300);
+    const all = notifiesOf(watcher, dialog!);
+    const highest = all.reduce((a, b) => (cseqOf(b) > cseqOf(a) ? b : a));
+    expect(/<note[^>]*>(v\d+)</.exec(bodyOf(highest))?.[1]).toBe(`v${rounds}`);
+    // And in CSeq order the notes never go back in time.
+    const notes = [...all].sort((a, b) => cseqOf(a) - cseqOf(b)).map((n) => Number(/<note[^>]*>v(\d+)</.exec(bodyOf(n))?.[1] ?? -1));
+    for (let i = 1; i < notes.length; i++) expect(notes[i]).toBeGreaterThanOrEqual(notes[i - 1] as number);
   });
 
   it('RFC 6665 §4.2.2: each watcher of a presentity gets the NOTIFYs of its own dialog', async () => {
