@@ -63,7 +63,7 @@ export class SipEndpoint {
     for (const t of this.o.transports) {
       await t.start({
         message: (raw, peer) => this.receive(raw, peer, t),
-        framingError: (peer, reason, partial) => this.framingError(peer, reason, partial, t),
+        framingError: (peer, reason, partial, phrase) => this.framingError(peer, reason, partial, t, phrase),
       });
     }
   }
@@ -138,9 +138,9 @@ export class SipEndpoint {
     return this.client.start(`${branch}|${req.method}`, t.kind !== 'udp', () => t.send(bytes, to));
   }
 
-  private framingError(peer: Peer, reason: 'too-large' | 'bad-framing', partial: Buffer, t: Transport): void {
+  private framingError(peer: Peer, reason: 'too-large' | 'bad-framing', partial: Buffer, t: Transport, phrase?: string): void {
     if (reason === 'too-large') this.sendSalvaged(partial, peer, t, 513, 'Message Too Large');
-    else this.sendSalvaged(partial, peer, t, 400, 'Missing Content-Length');
+    else this.sendSalvaged(partial, peer, t, 400, phrase ?? 'Missing Content-Length');
   }
 
   private sendSalvaged(raw: Buffer, peer: Peer, t: Transport, status: number, reason: string): void {

@@ -1,8 +1,10 @@
 /**
  * Answering a request the parser rejected. RFC 3261 §8.2 wants a 400 for a malformed request, but a
  * response can only be routed with the request's Via, Call-ID, From, To and CSeq: this scans the raw
- * header lines for them without trusting anything else. Responses and garbage get no answer.
+ * header lines for them without trusting anything else. Responses and garbage get no answer; a
+ * request whose Call-ID or CSeq is the problem still does (see below).
  */
+import { parseCSeq } from './headers';
 import { safeReason } from './reply';
 import type { Destination, Peer } from './transport';
 
@@ -30,13 +32,34 @@ export function salvageReply(raw: Buffer, peer: Peer, status: number, reason: st
     if (name !== 'Via' && found.some(([n]) => n === name)) continue;
     found.push([name, value]);
   }
-  const has = (n: string): boolean => found.some(([x]) => x === n);
-  if (!has('Via') || !has('Call-ID') || !has('CSeq') || !has('From') || !has('To')) return null;
+  const has = (n: string): boolean => found.some(([x, v]) => x === n && v !== '');
+  if (!has('Via') || !has('From') || !has('To')) return null;
+  // The 400 must itself be a parseable response (Call-ID and a valid CSeq are mandatory, §8.1.1):
+  // the client matches it by Via branch and CSeq method (§17.1.3), so when the request's own Call-ID
+  // or CSeq is the problem, answer with a placeholder Call-ID and the request line's method.
+  const method = start.slice(0, start.indexOf(' '));
   const head = [`SIP/2.0 ${status} ${safeReason(reason)}`];
-  for (const [n, v] of found) head.push(`${n}: ${n === 'To' && !/;\s*tag=/i.test(v) ? `${v};tag=herald-err` : v}`);
+  for (const [n, v] of found) {
+    if (n === 'Call-ID' || n === 'CSeq') continue;
+    head.push(`${n}: ${n === 'To' && !/;\s*tag=/i.test(v) ? `${v};tag=herald-err` : v}`);
+  }
+  const callId = found.find(([n]) => n === 'Call-ID')?.[1] ?? '';
+  head.push(`Call-ID: ${callId || 'herald-missing-call-id'}`);
+  head.push(`CSeq: ${validCSeq(found.find(([n]) => n === 'CSeq')?.[1] ?? '', method)}`);
   head.push('Server: Herald', 'Content-Length: 0', '', '');
   const to: Destination = peer.transport === 'tcp'
     ? { host: peer.host, port: peer.port, connectionId: peer.connectionId }
     : { host: peer.host, port: peer.port };
   return { bytes: Buffer.from(head.join('\r\n'), 'latin1'), to };
+}
+
+/** The request's CSeq when it is well formed (even naming another method), else `<number or 0> <method>`. */
+function validCSeq(value: string, method: string): string {
+  try {
+    parseCSeq(value);
+    return value;
+  } catch {
+    const seq = /^\s*(\d{1,9})\b/.exec(value)?.[1] ?? '0';
+    return `${seq} ${method}`;
+  }
 }

@@ -6,6 +6,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { Logger } from '../log';
 import { StreamFramer } from './framer';
+import { SipParseError } from './headers';
 import { hostForSocket, type Destination, type Peer, type Transport, type TransportEvents } from './transport';
 
 interface Connection {
@@ -62,7 +63,9 @@ export class TcpTransport implements Transport {
         messages = framer.push(chunk);
       } catch (err) {
         const reason = /large/i.test((err as Error).message) ? 'too-large' : 'bad-framing';
-        this.events?.framingError(peer, reason, chunk);
+        // The whole held message, not just this chunk: its start line and Via may have come earlier.
+        const phrase = err instanceof SipParseError ? err.reason : undefined;
+        this.events?.framingError(peer, reason, framer.pending(), phrase);
         socket.end();
         return;
       }

@@ -23,8 +23,11 @@ export interface Destination {
 export interface TransportEvents {
   /** A whole raw message; `datagram` tells the parser that a missing Content-Length means "the rest". */
   message(raw: Buffer, peer: Peer): void;
-  /** A peer sent something that can't be framed (over max_message_size, no Content-Length on TCP). */
-  framingError(peer: Peer, reason: 'too-large' | 'bad-framing', partial: Buffer): void;
+  /**
+   * A peer sent something that can't be framed (over max_message_size, no Content-Length on TCP).
+   * `partial` holds the offending message from its start; `phrase` names the problem ("Bad Content-Length").
+   */
+  framingError(peer: Peer, reason: 'too-large' | 'bad-framing', partial: Buffer, phrase?: string): void;
 }
 
 export interface Transport {
