@@ -41,13 +41,15 @@ export class SipNotifier implements NotificationSink {
   }
 
   async notify(list: Notification[]): Promise<void> {
-    await Promise.all(list.map(async (n) => {
-      const cseq = n.cseq ?? (await this.o.store.subscriptions.nextCseq(n.subscription.id));
-      if (cseq === undefined) return; // the subscription is gone
+    // The CSeqs of a whole fan-out are bumped in one statement; rows the sweeper already removed carry theirs.
+    const bumped = await this.o.store.subscriptions.nextCseqs(list.filter((n) => n.cseq === undefined).map((n) => n.subscription.id));
+    for (const n of list) {
+      const cseq = n.cseq ?? bumped.get(n.subscription.id);
+      if (cseq === undefined) continue; // the subscription is gone
       const p = this.deliver(n, cseq);
       this.inFlight.add(p);
       void p.finally(() => this.inFlight.delete(p));
-    }));
+    }
   }
 
   /** Resolves when every NOTIFY handed over so far has its outcome (used by graceful stop and tests). */

@@ -46,6 +46,8 @@ export interface SubscriptionRepository {
   update(id: string, patch: Partial<Pick<Subscription, 'expiresAt' | 'remoteCseq' | 'state' | 'reason' | 'remoteTarget' | 'via' | 'updatedAt'>>): Promise<void>;
   /** Atomically increment and return the NOTIFY CSeq (UPDATE ... RETURNING); undefined if gone. */
   nextCseq(id: string): Promise<number | undefined>;
+  /** nextCseq for many subscriptions in one statement (a fan-out); ids that are gone are absent. */
+  nextCseqs(ids: readonly string[]): Promise<Map<string, number>>;
   /** Atomically increment and return the watcherinfo version; undefined if gone. */
   nextVersion(id: string): Promise<number | undefined>;
   remove(id: string): Promise<boolean>;

@@ -82,6 +82,16 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
     return this.bump(id, SUB.localCseq);
   }
 
+  /** One UPDATE … WHERE id = ANY(…) RETURNING for a whole fan-out instead of one per watcher. */
+  async nextCseqs(ids: readonly string[]): Promise<Map<string, number>> {
+    if (ids.length === 0) return new Map();
+    const rows: Row[] = await this.table()
+      .whereRaw('?? = ANY(?)', [SUB.id, [...ids]])
+      .increment(SUB.localCseq, 1)
+      .returning([SUB.id, SUB.localCseq]);
+    return new Map(rows.map((r) => [String(r[SUB.id]), toNumber(r[SUB.localCseq])]));
+  }
+
   /** RFC 3858 §4: the watcherinfo version increases by one with every NOTIFY. */
   async nextVersion(id: string): Promise<number | undefined> {
     return this.bump(id, SUB.version);

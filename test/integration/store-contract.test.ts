@@ -225,6 +225,14 @@ describe.each(backends())('store contract on $name', ({ name, url }) => {
       expect(await store.subscriptions.nextCseq('gone')).toBeUndefined();
     });
 
+    it('nextCseqs bumps many subscriptions in one call, leaving out the ones that are gone', async () => {
+      await store.subscriptions.insert(sub({ localCseq: 7 }));
+      await store.subscriptions.insert(sub({ id: 's2', callId: 'c2', localTag: 'l2', localCseq: 1 }));
+      const got = await store.subscriptions.nextCseqs(['s1', 's2', 'gone']);
+      expect([...got.entries()].sort()).toEqual([['s1', 8], ['s2', 2]]);
+      expect(await store.subscriptions.nextCseqs([])).toEqual(new Map());
+    });
+
     it('nextVersion increments the watcherinfo version and is undefined once gone', async () => {
       await store.subscriptions.insert(sub());
       expect(await store.subscriptions.nextVersion('s1')).toBe(1);
