@@ -62,6 +62,9 @@ export interface ConfigShape {
   nodeId: string;
   apiTokens: ApiToken[];
   defaultTtlSec: number;
+  maxQueryUris: number;
+  maxPageSize: number;
+  httpBodyLimitBytes: number;
 }
 
 export type Config = Readonly<ConfigShape>;
@@ -124,9 +127,15 @@ export const PARAMS: readonly ParamSpec[] = [
   { name: 'node_id', key: 'nodeId', type: 'string', default: '',
     doc: 'Name of this Herald node among several sharing a database (empty: hostname and process id).' },
   { name: 'api_tokens', key: 'apiTokens', type: 'json', default: [], secret: true,
-    doc: 'HTTP API bearer tokens: a JSON list of {token, scopes, domains?}.' },
+    doc: 'HTTP API bearer tokens: a JSON list of {token, scopes, domains?}; scopes are presence:read, presence:write, subscriptions and admin, domains (optional) limits the token to those domains. Keys made through /admin/api-keys work too; with neither, the API answers 401 (health and metrics stay open).' },
   { name: 'default_ttl', key: 'defaultTtlSec', type: 'int', default: 300, unit: 'seconds', min: 1, max: 30 * DAY,
     doc: 'Lifetime of an HTTP presence write that gives no ttlSeconds (bounded by max_expires).' },
+  { name: 'max_query_uris', key: 'maxQueryUris', type: 'int', default: 100, unit: 'count', min: 1, max: 10_000,
+    doc: 'Most presentities one HTTP read names (POST /v1/presence/query uris, repeated ?user=); more: 400.' },
+  { name: 'max_page_size', key: 'maxPageSize', type: 'int', default: 1000, unit: 'count', min: 1, max: 100_000,
+    doc: 'Most records one HTTP listing returns (a domain listing without Range answers 206 beyond it; admin pages).' },
+  { name: 'http_body_limit', key: 'httpBodyLimitBytes', type: 'int', default: 16_384, unit: 'bytes', min: 1024, max: 16 * 1024 * 1024,
+    doc: 'Largest HTTP request body accepted; larger: 413.' },
 ];
 
 export function envName(param: ParamSpec): string {
