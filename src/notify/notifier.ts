@@ -72,7 +72,11 @@ export class SipNotifier implements NotificationSink {
       return;
     }
     const count = (this.failures.get(s.id) ?? 0) + 1;
-    const fatal = outcome.status === 481 || outcome.status === 408 || count >= this.o.maxFailures;
+    // RFC 6665 §4.2.2: "If the NOTIFY request fails due to an error response ... the notifier MUST remove the
+    // corresponding subscription"; RFC 3265 §3.2.2: unless it has Retry-After. 5xx (and a send failure, 503) is
+    // taken as transient and tolerated notify_max_failures times in a row; 481, 408 and other 3xx/4xx/6xx end it.
+    const transient = (outcome.status >= 500 && outcome.status < 600) || (outcome.response?.headers.has('retry-after') ?? false);
+    const fatal = !transient || count >= this.o.maxFailures;
     if (!fatal) {
       this.failures.set(s.id, count);
       return;
