@@ -16,7 +16,9 @@ export class KeyedLocks {
   run<T>(key: string, task: () => Promise<T>): Promise<T> {
     const i = hash(key) & this.mask;
     const prev = this.tails[i];
-    const next = prev ? prev.then(task, task) : task();
+    // A task that throws synchronously still yields a rejected promise (the chain and the caller's await hold).
+    const start = (): Promise<T> => new Promise<T>((resolve) => resolve(task()));
+    const next = prev ? prev.then(start, start) : start();
     const tail = next.then(noop, noop);
     this.tails[i] = tail;
     void tail.then(() => {

@@ -5,7 +5,7 @@
  */
 import type { Clock, Random } from '../clock';
 import { PresenceError } from '../errors';
-import { newEntityTag } from './entity-tag';
+import { isEntityTag, newEntityTag } from './entity-tag';
 import { eventPackage, publishableEvents } from './event-packages/registry';
 import { grantExpires, type ExpiresLimits } from './expires';
 import type { KeyedLocks } from './locks';
@@ -72,6 +72,9 @@ export class PublicationService {
     if (!pkg || !pkg.publishable) {
       throw new PresenceError('BAD_EVENT', 'Bad Event', { 'Allow-Events': publishableEvents().join(', ') });
     }
+    // RFC 3903 §6 step 3: "if the request has a SIP-If-Match header field, the ESC checks whether the header
+    // field contains a single entity-tag. If not, the request is invalid, and the ESC MUST return with a 400".
+    if (r.ifMatch !== null && !isEntityTag(r.ifMatch)) throw new PresenceError('BAD_REQUEST', 'SIP-If-Match must hold one entity-tag');
     const kind = classify(r);
     const expires = grantExpires(r.expires, this.o.limits);
     if (kind === 'initial' && expires === 0) throw new PresenceError('BAD_REQUEST', 'Initial PUBLISH with Expires 0');
@@ -94,14 +97,17 @@ export class PublicationService {
         // RFC 3903 §6 step 4: "If the ESC does not have event state ... matching the entity-tag ... 412".
         const current = await tx.publications.byEtag(r.presentity, pkg.name, r.ifMatch as string, now);
         if (!current) throw new PresenceError('CONDITIONAL_REQUEST_FAILED', 'Conditional Request Failed');
+        // The row is conditional on the entity-tag read above: another node may have replaced or removed
+        // it since (PostgreSQL READ COMMITTED re-checks the WHERE after waiting); then it no longer matches.
+        const gone = (): PresenceError => new PresenceError('CONDITIONAL_REQUEST_FAILED', 'Conditional Request Failed');
         if (kind === 'remove') {
-          await tx.publications.remove(r.presentity, pkg.name, current.etag);
+          if (!(await tx.publications.remove(r.presentity, pkg.name, current.etag))) throw gone();
           return { last: current };
         }
         const body = kind === 'modify' ? (r.body as Buffer) : Buffer.from(current.body, 'utf8');
         const next = { ...this.record(r, pkg.name, etag as string, body, now, expires), receivedAt: kind === 'refresh' ? current.receivedAt : now };
         if (kind === 'refresh') next.contentType = current.contentType;
-        await tx.publications.replace(r.presentity, pkg.name, current.etag, next);
+        if (!(await tx.publications.replace(r.presentity, pkg.name, current.etag, next))) throw gone();
         return { last: current };
       });
       if (outcome.last) this.o.documents.forget(r.presentity, outcome.last.etag);

@@ -34,6 +34,8 @@ interface PublishOpts {
   event?: string | null;
   callId?: string;
   requestUri?: string;
+  /** More header lines, as written. */
+  extra?: HeaderList;
 }
 
 function publish(c: SipTestClient, aor: string, o: PublishOpts = {}): Promise<SipResponse> {
@@ -44,6 +46,7 @@ function publish(c: SipTestClient, aor: string, o: PublishOpts = {}): Promise<Si
   if (o.ifMatch !== undefined) h.push(['SIP-If-Match', o.ifMatch]);
   const ct = o.contentType === undefined ? (o.body ? PIDF : null) : o.contentType;
   if (ct !== null) h.push(['Content-Type', ct]);
+  if (o.extra) h.push(...o.extra);
   return c.request('PUBLISH', o.requestUri ?? aor, h, o.body ?? '', WAIT);
 }
 
@@ -121,14 +124,14 @@ describe('RFC 3903 PUBLISH over UDP (default parameters)', () => {
   });
 
   describe('§4 / Table 1: initial, refresh, modify, remove', () => {
-    it('RFC 3903 §6 step 5: answers 400 to an initial PUBLISH without a body', async () => {
+    it('RFC 3903 §4.2 / Table 1: answers 400 to an initial PUBLISH without a body', async () => {
       const aor = newAor('init');
       const r = await publish(alice, aor, {});
       expect(r.status).toBe(400);
       expect(await live(h, aor)).toHaveLength(0);
     });
 
-    it('RFC 3903 §6 steps 7-8: answers an initial PUBLISH 200 with a SIP-ETag and Expires, and stores the body', async () => {
+    it('RFC 3903 §6: answers an initial PUBLISH 200 with a SIP-ETag and Expires, and stores the body', async () => {
       const aor = newAor('init');
       const body = pidf(aor, 'open', 'hello');
       const r = await publish(alice, aor, { body, expires: 60 });
@@ -139,7 +142,7 @@ describe('RFC 3903 PUBLISH over UDP (default parameters)', () => {
       expect(pubs.map((p) => [p.etag, p.body])).toEqual([[etag, body]]);
     });
 
-    it('RFC 3903 §4.2: a refresh (SIP-If-Match, no body, Expires > 0) keeps the document and answers a new SIP-ETag', async () => {
+    it('RFC 3903 §4.3: a refresh (SIP-If-Match, no body, Expires > 0) keeps the document and answers a new SIP-ETag', async () => {
       const aor = newAor('refresh');
       const body = pidf(aor, 'open', 'kept');
       const e1 = await initial(alice, aor, { body, expires: 30 });
@@ -164,7 +167,7 @@ describe('RFC 3903 PUBLISH over UDP (default parameters)', () => {
       expect((await publish(alice, aor, { ifMatch: e2 })).status).toBe(200);
     });
 
-    it('RFC 3903 §4.2: a refresh with Content-Type but an empty body (baresip) keeps the document', async () => {
+    it('RFC 3903 §4.3: a refresh with Content-Type but an empty body (baresip) keeps the document', async () => {
       const aor = newAor('bare');
       const body = pidf(aor, 'open', 'baresip');
       const e1 = await initial(alice, aor, { body });
@@ -176,7 +179,7 @@ describe('RFC 3903 PUBLISH over UDP (default parameters)', () => {
       expect(after.map((p) => [p.etag, p.body])).toEqual([[e2, body]]);
     });
 
-    it('RFC 3903 §4.3: a modify (SIP-If-Match + body) replaces the body and answers a new SIP-ETag', async () => {
+    it('RFC 3903 §4.4: a modify (SIP-If-Match + body) replaces the body and answers a new SIP-ETag', async () => {
       const aor = newAor('modify');
       const e1 = await initial(alice, aor, { body: pidf(aor, 'open', 'first') });
       const second = pidf(aor, 'closed', 'second');
@@ -187,7 +190,7 @@ describe('RFC 3903 PUBLISH over UDP (default parameters)', () => {
       expect((await live(h, aor)).map((p) => [p.etag, p.body])).toEqual([[e2, second]]);
     });
 
-    it('RFC 3903 §4.4: a remove (SIP-If-Match, Expires: 0) answers 200 and the publication is gone', async () => {
+    it('RFC 3903 §4.5: a remove (SIP-If-Match, Expires: 0) answers 200 and the publication is gone', async () => {
       const aor = newAor('remove');
       const e1 = await initial(alice, aor);
       const r = await publish(alice, aor, { ifMatch: e1, expires: 0 });
@@ -210,6 +213,19 @@ describe('RFC 3903 PUBLISH over UDP (default parameters)', () => {
       expect(r.status).toBe(412);
       // The live publication is untouched.
       expect((await live(h, aor)).map((p) => p.etag)).toEqual([known]);
+    });
+
+    it.each([
+      ['two SIP-If-Match header lines', (e: string): HeaderList => [['SIP-If-Match', e], ['SIP-If-Match', 'other']]],
+      ['two entity-tags in one line', (e: string): HeaderList => [['SIP-If-Match', `${e}, other`]]],
+      ['an empty SIP-If-Match', (): HeaderList => [['SIP-If-Match', '']]],
+    ])('RFC 3903 §6 step 3: answers 400 when SIP-If-Match does not hold a single entity-tag (%s)', async (_what, lines) => {
+      const aor = newAor('400');
+      const e = await initial(alice, aor);
+      const r = await publish(alice, aor, { extra: lines(e) });
+      expect(r.status).toBe(400);
+      expect(r.reason).toMatch(/SIP-If-Match/);
+      expect((await live(h, aor)).map((p) => p.etag)).toEqual([e]);
     });
 
     it('RFC 3903 §6 step 3: answers 412 when SIP-If-Match names nothing at all for a presentity that never published', async () => {
@@ -490,7 +506,7 @@ describe('RFC 3903 PUBLISH over UDP (default parameters)', () => {
       expect(body).toContain('<timestamp>2026-11-22T01:51:54Z</timestamp>');
     });
 
-    it('RFC 3903 §4.2: a refresh does not send the watcher an empty or changed document', async () => {
+    it('RFC 3903 §4.3: a refresh does not send the watcher an empty or changed document', async () => {
       const aor = newAor('quiet');
       const callId = await watch(bob, aor);
       const n = nextNotify(bob, callId, (b) => b.length > 0);

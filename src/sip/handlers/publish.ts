@@ -9,7 +9,9 @@ import { aorOf, contentTypeOf, eventOf, expiresOf } from './dialog-parts';
 
 export function publishHandler(service: PublicationService, expiresOffsetSec: number) {
   return async (req: SipRequest): Promise<HandlerResult> => {
-    const ifMatch = req.headers.get('sip-if-match')?.trim() || null;
+    // Every SIP-If-Match value, joined: more than one entity-tag is refused by the service (RFC 3903 §6 step 3).
+    const ifMatchValues = req.headers.getAll('sip-if-match');
+    const ifMatch = ifMatchValues.length === 0 ? null : ifMatchValues.map((v) => v.trim()).join(', ');
     const result = await service.publish({
       presentity: aorOf(req.uri, 'Request'),
       event: eventOf(req)?.event,
