@@ -44,18 +44,28 @@ export class PresenceDocuments {
     let doc = this.cache.get(key);
     if (!doc) {
       doc = this.parse(p.body);
-      if (this.cache.size >= this.cacheSize) {
-        const oldest = this.cache.keys().next().value;
-        if (oldest !== undefined) this.cache.delete(oldest);
-      }
-      this.cache.set(key, doc);
+      this.put(key, doc);
     }
     return doc;
   }
 
   /** Remember a document just parsed for a new entity-tag (saves parsing it again to compose). */
   remember(presentity: string, etag: string, doc: PidfDocument): void {
-    this.cache.set(`${presentity}\n${etag}`, doc);
+    this.put(`${presentity}\n${etag}`, doc);
+  }
+
+  /**
+   * Bounded insert, oldest entry out first. Every path in goes through here: publications that expire
+   * (rather than being removed) are never forgotten, so an unbounded `remember` would grow forever.
+   */
+  private put(key: string, doc: PidfDocument): void {
+    this.cache.delete(key);
+    while (this.cache.size >= this.cacheSize) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest === undefined) break;
+      this.cache.delete(oldest);
+    }
+    this.cache.set(key, doc);
   }
 
   forget(presentity: string, etag: string): void {
