@@ -24,7 +24,8 @@ import { createRouter, type MethodHandler } from './sip/router';
 import { TcpTransport } from './sip/tcp-transport';
 import { hostForUri, type Transport } from './sip/transport';
 import { UdpTransport } from './sip/udp-transport';
-import { createKnex } from './store/db';
+import { backendOf, createKnex } from './store/db';
+import { GroupCommitStore } from './store/group-commit';
 import { migrateLatest } from './store/migrate';
 import { createStore } from './store/store';
 import { SweepScheduler } from './sweeper/scheduler';
@@ -61,7 +62,11 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const nodeId = config.nodeId || `${hostname()}-${process.pid}`;
   const knex = createKnex(config.dbUrl);
   await migrateLatest(knex);
-  const store = createStore(knex);
+  // Group commit: concurrent requests' changes share one transaction (DESIGN.md, the hot path).
+  const store = new GroupCommitStore(createStore(knex, { guard: false }), {
+    maxBatch: config.groupCommitMaxBatch,
+    maxInFlight: backendOf(config.dbUrl) === 'postgres' ? config.groupCommitInFlight : 1,
+  });
 
   const transports: Transport[] = config.sipListen.map((l) => l.transport === 'udp'
     ? new UdpTransport(l.host, l.port, config.udpRecvBufferBytes, log.child({ component: 'udp' }))

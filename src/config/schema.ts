@@ -65,6 +65,8 @@ export interface ConfigShape {
   maxQueryUris: number;
   maxPageSize: number;
   httpBodyLimitBytes: number;
+  groupCommitMaxBatch: number;
+  groupCommitInFlight: number;
 }
 
 export type Config = Readonly<ConfigShape>;
@@ -136,6 +138,10 @@ export const PARAMS: readonly ParamSpec[] = [
     doc: 'Most records one HTTP listing returns (a domain listing without Range answers 206 beyond it; admin pages).' },
   { name: 'http_body_limit', key: 'httpBodyLimitBytes', type: 'int', default: 16_384, unit: 'bytes', min: 1024, max: 16 * 1024 * 1024,
     doc: 'Largest HTTP request body accepted; larger: 413.' },
+  { name: 'group_commit_max_batch', key: 'groupCommitMaxBatch', type: 'int', default: 200, unit: 'count', min: 1, max: 10_000,
+    doc: 'Most PUBLISH/SUBSCRIBE changes committed together in one database transaction (1: a transaction each).' },
+  { name: 'group_commit_in_flight', key: 'groupCommitInFlight', type: 'int', default: 4, unit: 'count', min: 1, max: 64,
+    doc: 'Group-commit transactions open at once on PostgreSQL (PGlite has one connection: always 1).' },
 ];
 
 export function envName(param: ParamSpec): string {

@@ -1,0 +1,145 @@
+/**
+ * Group commit (DESIGN.md, the hot path): handlers don't each open a transaction; their works are
+ * gathered and run one after another inside ONE database transaction, and every waiting request is
+ * resolved when that transaction commits. One fsync and one BEGIN/COMMIT serve the whole batch.
+ *
+ * Failure isolation without savepoints (they would double the round trips): the repositories a work
+ * gets count its writes. A work that throws before writing anything (a 412, a 481) simply rejects
+ * and the batch goes on. A work that throws after writing, or any database error, poisons the batch:
+ * it is rolled back and every work of it is run again alone in its own transaction, so each request
+ * gets exactly the outcome it would have had without batching.
+ */
+import { isPresenceError } from '../errors';
+import type { Repositories, Store } from '../presence/ports';
+
+type Work = (tx: Repositories) => Promise<unknown>;
+
+interface Pending {
+  work: Work;
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+}
+
+export interface GroupCommitOptions {
+  /** Most works in one transaction. */
+  maxBatch: number;
+  /** Batches (transactions) in flight at once: at most the connections the backend has. */
+  maxInFlight: number;
+}
+
+/** Repository methods that only read; every other method counts as a write. */
+const READS = new Set(['live', 'byEtag', 'byClient', 'presentities', 'byId', 'byDialog', 'forPresentity', 'sameDevice', 'forWatcher', 'count', 'list', 'ruleFor']);
+
+class Poisoned extends Error {}
+
+export class GroupCommitStore implements Store {
+  readonly publications: Store['publications'];
+  readonly subscriptions: Store['subscriptions'];
+  readonly watchers: Store['watchers'];
+  readonly rules: Store['rules'];
+  readonly registrations: Store['registrations'];
+  private queue: Pending[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+  /** Counters for benchmarks and metrics. */
+  readonly stats = { batches: 0, works: 0, poisoned: 0 };
+
+  constructor(
+    private readonly inner: Store,
+    private readonly o: GroupCommitOptions,
+  ) {
+    this.publications = inner.publications;
+    this.subscriptions = inner.subscriptions;
+    this.watchers = inner.watchers;
+    this.rules = inner.rules;
+    this.registrations = inner.registrations;
+  }
+
+  transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= this.o.maxInFlight) return;
+    this.scheduled = true;
+    // Gather what arrives in the same turn of the event loop (datagrams read together).
+    setImmediate(() => {
+      this.scheduled = false;
+      while (this.queue.length > 0 && this.inFlight < this.o.maxInFlight) {
+        const batch = this.queue.splice(0, this.o.maxBatch);
+        this.inFlight++;
+        void this.run(batch).finally(() => {
+          this.inFlight--;
+          if (this.queue.length > 0) this.schedule();
+        });
+      }
+    });
+  }
+
+  private async run(batch: Pending[]): Promise<void> {
+    this.stats.batches++;
+    this.stats.works += batch.length;
+    if (batch.length === 1) {
+      const p = batch[0] as Pending;
+      await this.inner.transaction(p.work).then(p.resolve, p.reject);
+      return;
+    }
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    try {
+      await this.inner.transaction(async (tx) => {
+        for (const p of batch) {
+          const counted = countingWrites(tx);
+          try {
+            outcomes.push({ ok: true, value: await p.work(counted.repos) });
+          } catch (error) {
+            // Only a domain refusal before any write leaves the transaction usable; a database error
+            // (even in a read) aborts it on PostgreSQL.
+            if (counted.writes() > 0 || !isPresenceError(error)) throw new Poisoned();
+            outcomes.push({ ok: false, error });
+          }
+        }
+      });
+    } catch {
+      // Rolled back: each work alone, in arrival order, with its own outcome.
+      this.stats.poisoned++;
+      for (const p of batch) await this.inner.transaction(p.work).then(p.resolve, p.reject);
+      return;
+    }
+    batch.forEach((p, i) => {
+      const o = outcomes[i];
+      if (o?.ok) p.resolve(o.value);
+      else p.reject(o?.error);
+    });
+  }
+
+  ping(): Promise<boolean> {
+    return this.inner.ping();
+  }
+
+  async close(): Promise<void> {
+    while (this.queue.length > 0 || this.inFlight > 0) await new Promise((r) => setTimeout(r, 5));
+    await this.inner.close();
+  }
+}
+
+function countingWrites(tx: Repositories): { repos: Repositories; writes: () => number } {
+  let writes = 0;
+  const wrap = <R extends object>(repo: R): R =>
+    new Proxy(repo, {
+      get(target, key, receiver) {
+        const v: unknown = Reflect.get(target, key, receiver);
+        if (typeof v !== 'function' || typeof key !== 'string') return v;
+        return (...args: unknown[]) => {
+          if (!READS.has(key)) writes++;
+          return (v as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+  return {
+    repos: { publications: wrap(tx.publications), subscriptions: wrap(tx.subscriptions), watchers: wrap(tx.watchers), rules: wrap(tx.rules), registrations: wrap(tx.registrations) },
+    writes: () => writes,
+  };
+}
