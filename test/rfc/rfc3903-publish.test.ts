@@ -596,3 +596,55 @@ describe('RFC 3903 PUBLISH: max_body_size (over TCP)', () => {
     expect((await publish(tcp, aor, { body })).status).toBe(200);
   });
 });
+
+// Two Herald nodes on one PostgreSQL database (DESIGN: "any Herald node sharing the database can serve any
+// request"). PGlite's memory:// database cannot be shared, so this runs on PostgreSQL only.
+const onPostgres = (process.env.HERALD_TEST_DB_URL ?? '').trim() !== '';
+(onPostgres ? describe : describe.skip)('RFC 3903 PUBLISH on two nodes sharing PostgreSQL', () => {
+  let a: RunningHerald;
+  let b: RunningHerald;
+  let toA: SipTestClient;
+  let toB: SipTestClient;
+  beforeAll(async () => {
+    a = await startHerald();
+    b = await startHerald({ db_url: a.dbUrl });
+    toA = await SipTestClient.open('udp', a.udp);
+    toB = await SipTestClient.open('udp', b.udp);
+  }, 60_000);
+  afterAll(async () => {
+    await toA?.close();
+    await toB?.close();
+    await b?.stop();
+    await a?.stop();
+  });
+
+  it('a publication made on one node is refreshed, modified and removed on the other', async () => {
+    const aor = newAor('nodes');
+    const e1 = await initial(toA, aor);
+    const r2 = await publish(toB, aor, { ifMatch: e1 });
+    expect(r2.status).toBe(200);
+    const r3 = await publish(toA, aor, { ifMatch: etagOf(r2), body: pidf(aor, 'closed') });
+    expect(r3.status).toBe(200);
+    expect((await publish(toB, aor, { ifMatch: etagOf(r3), expires: 0 })).status).toBe(200);
+    expect(await live(a, aor)).toHaveLength(0);
+  });
+
+  it('RFC 3903 §6 step 3: modifies and removes on one entity-tag sent to both nodes at once: exactly one wins, the other gets 412', async () => {
+    // Regression: the loser's conditional UPDATE/DELETE matched no row (PostgreSQL re-checks the WHERE after
+    // the winner commits) but Herald answered 200 anyway, with an entity-tag that named nothing.
+    for (let round = 0; round < 10; round++) {
+      const aor = newAor('nodes');
+      const e0 = await initial(toA, aor);
+      const kinds: PublishOpts[] = round % 2 === 0
+        ? [{ body: pidf(aor, 'closed', 'from A') }, { body: pidf(aor, 'closed', 'from B') }]
+        : [{ expires: 0 }, { body: pidf(aor, 'closed', 'from B') }];
+      const [ra, rb] = await Promise.all([publish(toA, aor, { ...kinds[0], ifMatch: e0 }), publish(toB, aor, { ...kinds[1], ifMatch: e0 })]);
+      const statuses = [ra?.status, rb?.status].sort();
+      expect(statuses).toEqual([200, 412]);
+      const winner = ra?.status === 200 ? ra : rb;
+      const pubs = await live(a, aor);
+      if (winner?.headers.get('sip-etag')) expect(pubs.map((p) => p.etag)).toEqual([winner.headers.get('sip-etag')]);
+      else expect(pubs).toEqual([]);
+    }
+  });
+});
