@@ -27,11 +27,10 @@ export class Fanout {
   /** The presentity's document changed (publish, modify, remove, expiry, HTTP write). */
   async presentityChanged(presentity: string, last?: Publication): Promise<void> {
     const now = this.o.clock.now();
-    const [live, subs] = await Promise.all([
-      this.o.store.publications.live(presentity, 'presence', now),
-      this.o.store.subscriptions.forPresentity(presentity, 'presence', now),
-    ]);
+    // Read what you need once: the document is read and composed only when someone is watching.
+    const subs = await this.o.store.subscriptions.forPresentity(presentity, 'presence', now);
     if (subs.length === 0) return;
+    const live = await this.o.store.publications.live(presentity, 'presence', now);
     const doc = this.o.documents.compose(presentity, live, last);
     const polite = await this.politeWatchers(presentity, subs);
     await this.o.sink.notify(subs.map((s) => this.presenceNotification(s, doc, polite.has(s.watcher))));
