@@ -45,8 +45,12 @@ export class Registrar {
         await tx.registrations.removeAll(r.aor);
         return;
       }
+      const existing = new Map((await tx.registrations.live(r.aor, now)).map((b) => [b.contact, b]));
       for (const c of r.contacts) {
         const granted = grantExpires(c.expires ?? r.expires, this.limits);
+        const old = existing.get(c.uri);
+        // RFC 3261 §10.3 step 7: same Call-ID and a CSeq not higher than the binding's → "the update MUST be aborted and the request fails".
+        if (old && old.callId === r.callId && r.cseq <= old.cseq) throw new PresenceError('SERVER_ERROR', 'Out-of-order REGISTER');
         if (granted === 0) await tx.registrations.remove(r.aor, c.uri);
         else await tx.registrations.upsert({ aor: r.aor, contact: c.uri, instance: c.instance, callId: r.callId, cseq: r.cseq, via: r.via, expiresAt: now + granted * 1000 });
       }
