@@ -10,6 +10,7 @@ import * as m0002 from './0002_create_active_watchers';
 import * as m0003 from './0003_create_watchers';
 import * as m0004 from './0004_create_pres_rules';
 import * as m0005 from './0005_create_registrations';
+import * as m0006 from './0006_create_api_keys';
 
 export interface NamedMigration {
   name: string;
@@ -22,4 +23,5 @@ export const MIGRATIONS: readonly NamedMigration[] = [
   { name: '0003_create_watchers', migration: m0003 },
   { name: '0004_create_pres_rules', migration: m0004 },
   { name: '0005_create_registrations', migration: m0005 },
+  { name: '0006_create_api_keys', migration: m0006 },
 ];

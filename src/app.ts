@@ -6,6 +6,11 @@ import type { FastifyInstance } from 'fastify';
 import { cryptoRandom, systemClock, systemTimers, type Clock, type Random, type Timers } from './clock';
 import type { Config } from './config';
 import { createHttpServer, splitHostPort } from './http/server';
+import { httpApi } from './http/api';
+import { HeraldMetrics } from './http/metrics';
+import { HttpPublicationService } from './presence/http-publications';
+import { KnexApiKeyRepository } from './store/api-key-repository';
+import { KnexInspectionRepository } from './store/inspection-repository';
 import type { Logger } from './log';
 import { SipNotifier } from './notify/notifier';
 import { PresenceDocuments } from './presence/documents';
@@ -104,6 +109,18 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const sweeper = new Sweeper({ store, fanout, sink: notifier, clock, log: log.child({ component: 'sweeper' }), batchSize: config.sweepBatchSize, watcherRetentionSec: config.watcherRetentionSec });
   const scheduler = new SweepScheduler(() => sweeper.sweep(), { periodSec: config.cleanPeriodSec, cron: config.cleanCron, jitter: 0.1, random: Math.random, log });
 
+  // HTTP API (issue 8): an HTTP write is a publication under the same locks, told through the same fan-out.
+  const httpPublications = new HttpPublicationService({
+    store, clock, random, locks, documents, limits, defaultTtlSec: config.defaultTtlSec, onChange: (p, last) => fanout.presentityChanged(p, last),
+    onNotifyError: (err, presentity) => log.error({ err, presentity }, 'fan-out of an HTTP write failed'),
+  });
+  // metrics.sipRequest(method, status) counts SIP requests (to be called by the SIP endpoint).
+  const metrics = new HeraldMetrics();
+  const apiRoutes = httpApi({
+    config, log, clock, random, store, documents, publications: httpPublications, apiKeys: new KnexApiKeyRepository(knex),
+    inspection: new KnexInspectionRepository(knex), subscriptions, sweep: () => scheduler.runOnce(), sweeper, notifier, metrics,
+  });
+
   let http: FastifyInstance | null = null;
   let httpAddress: { host: string; port: number } | null = null;
   let started = false;
@@ -121,7 +138,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       scheduler.start();
       if (config.httpListen) {
         http = await createHttpServer({
-          log, bodyLimitBytes: config.maxBodySizeBytes,
+          log, bodyLimitBytes: config.httpBodyLimitBytes, routes: apiRoutes,
           ready: async () => {
             const db = await store.ping();
             return { ok: db && started, checks: { database: db, sip: started } };

@@ -7,6 +7,7 @@
  * Normalisation (measured, see db.ts): node-postgres returns bigint/count as strings, PGlite as
  * numbers; every such value goes through `toNumber` here, so both backends yield the same records.
  */
+import type { ApiKey, Scope } from '../presence/api-keys';
 import type {
   Publication,
   PresRule,
@@ -31,6 +32,7 @@ export const T = {
   watchers: 'watchers',
   rules: 'pres_rules',
   registrations: 'registrations',
+  apiKeys: 'api_keys',
 } as const;
 
 /** Every Herald table (for maintenance and tests: truncate, drop checks). */
@@ -337,5 +339,49 @@ export function registrationFromRow(r: Row): Registration {
     cseq: num(r, REG.cseq),
     via: viaFromRow(r, REG),
     expiresAt: num(r, REG.expiresAt),
+  };
+}
+
+// ---- api_keys (HTTP API keys, issue 8) ----
+
+export const KEY = {
+  id: 'id',
+  name: 'name',
+  tokenHash: 'token_hash',
+  tokenPrefix: 'token_prefix',
+  scopes: 'scopes',
+  domains: 'domains',
+  createdAt: 'created_at',
+} as const;
+
+export function apiKeyToRow(k: ApiKey): Row {
+  return {
+    [KEY.id]: k.id,
+    [KEY.name]: k.name,
+    [KEY.tokenHash]: k.tokenHash,
+    [KEY.tokenPrefix]: k.tokenPrefix,
+    // jsonb wants JSON text from node-postgres (a JS array would become a PostgreSQL array literal).
+    [KEY.scopes]: JSON.stringify(k.scopes),
+    [KEY.domains]: k.domains === null ? null : JSON.stringify(k.domains),
+    [KEY.createdAt]: k.createdAt,
+  };
+}
+
+function jsonStrings(v: unknown, col: string): string[] {
+  const a: unknown = typeof v === 'string' ? JSON.parse(v) : v;
+  if (!Array.isArray(a)) throw new Error(`store: ${col} is not a JSON array`);
+  return a.map((x) => String(x));
+}
+
+export function apiKeyFromRow(r: Row): ApiKey {
+  const domains = r[KEY.domains];
+  return {
+    id: str(r, KEY.id),
+    name: str(r, KEY.name),
+    tokenHash: str(r, KEY.tokenHash),
+    tokenPrefix: str(r, KEY.tokenPrefix),
+    scopes: jsonStrings(r[KEY.scopes], KEY.scopes) as Scope[],
+    domains: domains === null || domains === undefined ? null : jsonStrings(domains, KEY.domains),
+    createdAt: num(r, KEY.createdAt),
   };
 }
