@@ -261,7 +261,7 @@ describe.each<Kind>(['udp', 'tcp'])('RFC 3261 §17.1.2 non-INVITE client transac
     timers = new ManualTimers();
     const inner = kind === 'udp' ? new UdpTransport('127.0.0.1', 0, 1 << 20, silentLogger) : new TcpTransport('127.0.0.1', 0, 65_535, 60_000, silentLogger);
     transport = new RecordingTransport(inner, timers);
-    endpoint = new SipEndpoint({ transports: [transport], clock: systemClock, timers, log: silentLogger, maxMessageSize: 65_535, t1Ms: T1, t2Ms: T2, advertisedHost: '127.0.0.1' });
+    endpoint = new SipEndpoint({ transports: [transport], clock: systemClock, timers, log: silentLogger, maxMessageSize: 65_535, t1Ms: T1, t2Ms: T2, advertisedHost: '127.0.0.1', maxInFlight: 1000 });
     await endpoint.start();
     watcher = await Watcher.open(kind);
   });
