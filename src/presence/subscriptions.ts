@@ -93,11 +93,15 @@ export class SubscriptionService {
     };
     const record = pkg.watchedPackage ? null : watcherRecord(sub, sub.state === 'active' ? 'approved' : 'subscribe', now);
     await this.o.locks.run(r.presentity, () => this.o.store.transaction(async (tx) => {
-      // Re-subscribing devices replace their older subscription (same contact or +sip.instance).
-      for (const old of await tx.subscriptions.sameDevice(r.presentity, pkg.name, r.watcher, r.remoteTarget as string, r.contactInstance)) {
-        await this.drop(tx, old);
+      // Re-subscribing devices replace their older subscription (same contact or +sip.instance);
+      // a fetch (Expires 0) is not a re-subscription and leaves the device's live one alone.
+      if (expires > 0) {
+        for (const old of await tx.subscriptions.sameDevice(r.presentity, pkg.name, r.watcher, r.remoteTarget as string, r.contactInstance)) {
+          await this.drop(tx, old);
+        }
       }
-      await tx.subscriptions.insert(sub);
+      // A fetch is stored terminated: no fan-out picks it up before its one NOTIFY (RFC 6665 §4.4.3).
+      await tx.subscriptions.insert(expires > 0 ? sub : { ...sub, state: transition(sub.state, 'terminated'), reason: 'timeout' });
       if (record) await tx.watchers.upsert(record);
     }));
     return {
@@ -124,13 +128,15 @@ export class SubscriptionService {
     return this.o.locks.run(r.presentity, async () => {
       const sub = await this.o.store.subscriptions.byDialog(r.callId, localTag, r.remoteTag);
       // RFC 6665 §4.2.1.2 / RFC 3261 §12.2.2: no matching dialog → 481.
-      if (!sub || sub.event !== pkg.name) throw new PresenceError('NO_SUCH_DIALOG');
+      // A terminated subscription (un-SUBSCRIBEd, fetched, rejected) is on its way out: the dialog is over.
+      if (!sub || sub.event !== pkg.name || sub.state === 'terminated') throw new PresenceError('NO_SUCH_DIALOG');
       // RFC 3261 §12.2.2: "If the remote sequence number ... is lower than or equal ... 500".
       if (r.cseq <= sub.remoteCseq) throw new PresenceError('SERVER_ERROR', 'CSeq out of order');
       const now = this.o.clock.now();
       if (expires === 0) {
+        // Terminated in the same commit as the 200: no fan-out can send an active NOTIFY after the final one.
         await this.o.store.transaction(async (tx) => {
-          await tx.subscriptions.update(sub.id, { remoteCseq: r.cseq, updatedAt: now });
+          await tx.subscriptions.update(sub.id, { remoteCseq: r.cseq, state: transition(sub.state, 'terminated'), reason: 'timeout', updatedAt: now });
         });
         return { status: 200 as const, localTag, expires: 0, after: () => this.end({ ...sub, remoteCseq: r.cseq }, 'timeout') };
       }

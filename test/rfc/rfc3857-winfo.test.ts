@@ -176,7 +176,7 @@ describe.each(['udp', 'tcp'] as const)('RFC 3857/3858 presence.winfo over %s', (
     expect((await resubscribe(owner, d, 0)).status).toBe(200);
     const last = await nthNotify(owner, d, 1);
     expect(subState(last)).toBe('terminated;reason=timeout');
-    expect(await h.app.store.subscriptions.byDialog(d.callId, d.toTag, d.fromTag)).toBeUndefined();
+    await eventually(async () => (await h.app.store.subscriptions.byDialog(d.callId, d.toTag, d.fromTag)) === undefined);
     await subscribe(watchers, p, { watcher: 'sip:late@127.0.0.1' });
     await sleep(300);
     expect(notifiesOf(owner, d)).toHaveLength(2);

@@ -4,7 +4,7 @@
  */
 import { startHerald, type RunningHerald } from '../support/herald';
 import { SipTestClient } from '../support/sip-client';
-import { WAIT, bodyOf, cseqOf, nthNotify, notifiesOf, publish, resubscribe, rnd, sleep, subState, subscribe } from '../support/subscriber';
+import { WAIT, bodyOf, cseqOf, eventually, nthNotify, notifiesOf, publish, resubscribe, rnd, sleep, subState, subscribe } from '../support/subscriber';
 
 describe.each(['udp', 'tcp'] as const)('RFC 6665 in-dialog SUBSCRIBE and refusals over %s', (transport) => {
   let h: RunningHerald;
@@ -63,7 +63,7 @@ describe.each(['udp', 'tcp'] as const)('RFC 6665 in-dialog SUBSCRIBE and refusal
     expect(subState(last)).toBe('terminated;reason=timeout');
     expect(last.body.length).toBe(0);
     expect(last.headers.has('content-type')).toBe(false);
-    expect(await stored(dialog!)).toBeUndefined();
+    await eventually(async () => (await stored(dialog!)) === undefined);
     // Gone means gone: a later change NOTIFYs nobody on this dialog, and a refresh is 481.
     await publish(publisher, p, 'open');
     await sleep(300);
@@ -82,7 +82,32 @@ describe.each(['udp', 'tcp'] as const)('RFC 6665 in-dialog SUBSCRIBE and refusal
     // RFC 6665 §4.4.3: "the notifier will send a NOTIFY request containing resource state".
     expect(n.headers.get('content-type')).toBe('application/pidf+xml');
     expect(bodyOf(n)).toContain('fetched');
-    expect(await stored(dialog!)).toBeUndefined();
+    await eventually(async () => (await stored(dialog!)) === undefined);
+  });
+
+  it('RFC 6665 §4.2.2: once the 200 to an un-SUBSCRIBE is sent the subscription is no longer active (no NOTIFY can follow the terminated one)', async () => {
+    for (let i = 0; i < 3; i++) {
+      const { dialog } = await subscribe(c, presentity());
+      await nthNotify(c, dialog!, 0);
+      expect((await resubscribe(c, dialog!, 0)).status).toBe(200);
+      const row = await stored(dialog!);
+      expect(row === undefined || row.state === 'terminated').toBe(true);
+      // A second un-SUBSCRIBE (a new transaction) finds the dialog over: 481, never 500.
+      expect((await resubscribe(c, dialog!, 0)).status).toBe(481);
+    }
+  });
+
+  it('RFC 6665 §4.4.3: a fetch from the Contact of a live subscription does not replace that subscription', async () => {
+    const p = presentity();
+    const contact = `<${c.contact('bob')}>`;
+    const { dialog } = await subscribe(c, p, { contact });
+    await nthNotify(c, dialog!, 0);
+    const fetch = await subscribe(c, p, { contact, expires: 0 });
+    expect(fetch.res.status).toBe(200);
+    await nthNotify(c, fetch.dialog!, 0);
+    expect((await stored(dialog!))?.state).toBe('active');
+    await publish(publisher, p, 'open', { note: 'kept' });
+    expect(bodyOf(await nthNotify(c, dialog!, 1))).toContain('kept');
   });
 
   it('RFC 3261 §12.2.2: an in-dialog SUBSCRIBE with a lower (or equal) CSeq than the last one is answered 500 and changes nothing', async () => {
