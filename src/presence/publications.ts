@@ -4,9 +4,9 @@
  * the presentity to the fan-out. Requests of one presentity run in arrival order (KeyedLocks).
  */
 import type { Clock, Random } from '../clock';
-import { PresenceError } from '../errors';
+import { isPresenceError, PresenceError } from '../errors';
 import { isEntityTag, newEntityTag } from './entity-tag';
-import { eventPackage, publishableEvents } from './event-packages/registry';
+import { eventPackage, publishableEvents, type EventPackage } from './event-packages/registry';
 import { grantExpires, type ExpiresLimits } from './expires';
 import type { KeyedLocks } from './locks';
 import type { PresenceDocuments } from './documents';
@@ -15,6 +15,8 @@ import type { PidfDocument } from '../bodies/pidf';
 import type { Store } from './ports';
 
 export type PublishKind = 'initial' | 'refresh' | 'modify' | 'remove';
+
+type Verdict = { ok: true; expires: number; doc: PidfDocument | undefined } | { ok: false; error: PresenceError };
 
 export interface PublishRequest {
   presentity: string;
@@ -67,7 +69,7 @@ export class PublicationService {
   constructor(private readonly o: PublicationServiceOptions) {}
 
   async publish(r: PublishRequest): Promise<PublishResult> {
-    // RFC 3903 §6 step 1-2: unknown or non-publishable event → 489 Bad Event with Allow-Events.
+    // RFC 3903 §6 step 2: Event missing or not a package the ESC supports → 489 Bad Event with Allow-Events.
     const pkg = r.event ? eventPackage(r.event) : undefined;
     if (!pkg || !pkg.publishable) {
       throw new PresenceError('BAD_EVENT', 'Bad Event', { 'Allow-Events': publishableEvents().join(', ') });
@@ -76,16 +78,12 @@ export class PublicationService {
     // field contains a single entity-tag. If not, the request is invalid, and the ESC MUST return with a 400".
     if (r.ifMatch !== null && !isEntityTag(r.ifMatch)) throw new PresenceError('BAD_REQUEST', 'SIP-If-Match must hold one entity-tag');
     const kind = classify(r);
-    const expires = grantExpires(r.expires, this.o.limits);
-    if (kind === 'initial' && expires === 0) throw new PresenceError('BAD_REQUEST', 'Initial PUBLISH with Expires 0');
-    let doc: PidfDocument | undefined;
-    if (kind === 'initial' || kind === 'modify') {
-      // RFC 3903 §6 step 6: the ESC checks the body type it supports ("415 Unsupported Media Type").
-      if ((r.contentType ?? '').toLowerCase() !== pkg.contentTypes[0]) {
-        throw new PresenceError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported Media Type', { Accept: pkg.contentTypes.join(', ') });
-      }
-      doc = this.o.documents.parse(r.body as Buffer);
-    }
+    // RFC 3903 §6: a conditional request whose entity-tag matches nothing is 412 (step 3) before its Expires
+    // (step 4: 423) or its body (step 5: 415, 400, 413) are judged; such a refusal waits for the match below.
+    const verdict = this.judge(r, kind, pkg);
+    if (!verdict.ok && kind === 'initial') throw verdict.error;
+    const expires = verdict.ok ? verdict.expires : 0;
+    const doc = verdict.ok ? verdict.doc : undefined;
     return this.o.locks.run(r.presentity, async () => {
       const now = this.o.clock.now();
       const etag = kind === 'remove' ? null : newEntityTag(this.o.random);
@@ -94,9 +92,10 @@ export class PublicationService {
           await tx.publications.insert(this.record(r, pkg.name, etag as string, r.body as Buffer, now, expires));
           return { last: undefined };
         }
-        // RFC 3903 §6 step 4: "If the ESC does not have event state ... matching the entity-tag ... 412".
+        // RFC 3903 §6 step 3: no live entity-tag of this resource and event package matches → "412 (Conditional Request Failed)".
         const current = await tx.publications.byEtag(r.presentity, pkg.name, r.ifMatch as string, now);
         if (!current) throw new PresenceError('CONDITIONAL_REQUEST_FAILED', 'Conditional Request Failed');
+        if (!verdict.ok) throw verdict.error;
         // The row is conditional on the entity-tag read above: another node may have replaced or removed
         // it since (PostgreSQL READ COMMITTED re-checks the WHERE after waiting); then it no longer matches.
         const gone = (): PresenceError => new PresenceError('CONDITIONAL_REQUEST_FAILED', 'Conditional Request Failed');
@@ -115,6 +114,23 @@ export class PublicationService {
       const notify = kind === 'refresh' ? () => Promise.resolve() : () => this.o.onChange(r.presentity, outcome.last);
       return { kind, etag, expires, notify };
     });
+  }
+
+  /** RFC 3903 §6 steps 4-5: the granted Expires and the parsed body, or the refusal (423, 415, 400, 413). */
+  private judge(r: PublishRequest, kind: PublishKind, pkg: EventPackage): Verdict {
+    try {
+      const expires = grantExpires(r.expires, this.o.limits);
+      if (kind === 'initial' && expires === 0) throw new PresenceError('BAD_REQUEST', 'Initial PUBLISH with Expires 0');
+      if (kind !== 'initial' && kind !== 'modify') return { ok: true, expires, doc: undefined };
+      // RFC 3903 §6 step 5: the ESC checks the body type it supports ("415 Unsupported Media Type").
+      if ((r.contentType ?? '').toLowerCase() !== pkg.contentTypes[0]) {
+        throw new PresenceError('UNSUPPORTED_MEDIA_TYPE', 'Unsupported Media Type', { Accept: pkg.contentTypes.join(', ') });
+      }
+      return { ok: true, expires, doc: this.o.documents.parse(r.body as Buffer) };
+    } catch (error) {
+      if (!isPresenceError(error)) throw error;
+      return { ok: false, error };
+    }
   }
 
   private record(r: PublishRequest, event: string, etag: string, body: Buffer, now: number, expires: number): Publication {

@@ -228,6 +228,16 @@ describe('RFC 3903 PUBLISH over UDP (default parameters)', () => {
       expect((await live(h, aor)).map((p) => p.etag)).toEqual([e]);
     });
 
+    it.each([
+      ['423 (Expires: 1)', { expires: 1 }],
+      ['415 (text/plain body)', { body: 'hello', contentType: 'text/plain' }],
+      ['400 (malformed body)', { body: '<presence' }],
+    ] as Array<[string, PublishOpts]>)('RFC 3903 §6: answers 412 to an unknown entity-tag before judging what would be %s', async (_what, o) => {
+      const aor = newAor('order');
+      const r = await publish(alice, aor, { ...o, ifMatch: 'stale-etag' });
+      expect(r.status).toBe(412);
+    });
+
     it('RFC 3903 §6 step 3: answers 412 when SIP-If-Match names nothing at all for a presentity that never published', async () => {
       const aor = newAor('412');
       expect((await publish(alice, aor, { ifMatch: 'never-issued' })).status).toBe(412);

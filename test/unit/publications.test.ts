@@ -268,6 +268,26 @@ describe('PublicationService: the RFC 3903 §6 procedure', () => {
     expect(changes).toEqual([]);
   });
 
+  it.each([
+    ['423 (Expires below min_expires)', { expires: 1 }],
+    ['415 (another body type)', { body: CLOSED, contentType: 'text/plain' }],
+    ['400 (a body that is not PIDF)', { body: Buffer.from('<x/>'), contentType: 'application/pidf+xml' }],
+  ] as Array<[string, Partial<PublishRequest>]>)('RFC 3903 §6: an unknown entity-tag is 412 (step 3) before %s is judged', async (_what, o) => {
+    // Regression: Expires and body were judged first, so a stale entity-tag got 423/415/400 instead of 412.
+    const { service, req } = harness();
+    expect((await rejection(service.publish(req({ ...o, ifMatch: 'stale' })))).code).toBe('CONDITIONAL_REQUEST_FAILED');
+  });
+
+  it('RFC 3903 §6 steps 4-5: with a matching entity-tag the same requests get 423 with Min-Expires, 415, 400, and nothing changes', async () => {
+    const { service, publications, req } = harness();
+    await service.publish(req({ body: BODY, contentType: 'application/pidf+xml' }));
+    const e423 = await rejection(service.publish(req({ ifMatch: 'etag1', expires: 1 })));
+    expect([e423.code, e423.headers]).toEqual(['INTERVAL_TOO_BRIEF', { 'Min-Expires': '5' }]);
+    expect((await rejection(service.publish(req({ ifMatch: 'etag1', body: CLOSED, contentType: 'text/plain' })))).code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect((await rejection(service.publish(req({ ifMatch: 'etag1', body: Buffer.from('<x/>'), contentType: 'application/pidf+xml' })))).code).toBe('BAD_BODY');
+    expect(publications.rows.map((p) => [p.etag, p.body])).toEqual([['etag1', BODY.toString()]]);
+  });
+
   it('RFC 3903 §6: checks the Event first (489 with Allow-Events: presence), before any other problem', async () => {
     const { service, req } = harness();
     for (const event of [undefined, 'presence.winfo', 'foo']) {
