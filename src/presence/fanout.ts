@@ -28,7 +28,9 @@ export class Fanout {
   async presentityChanged(presentity: string, last?: Publication): Promise<void> {
     const now = this.o.clock.now();
     // Read what you need once: the document is read and composed only when someone is watching.
-    const subs = await this.o.store.subscriptions.forPresentity(presentity, 'presence', now);
+    // seed 001 (publ_notify tells active watchers only): a pending watcher hears nothing of the
+    // presentity's changes, not even their timing, until it is authorized (RFC 3856 §6.6).
+    const subs = (await this.o.store.subscriptions.forPresentity(presentity, 'presence', now)).filter((s) => s.state === 'active');
     if (subs.length === 0) return;
     const live = await this.o.store.publications.live(presentity, 'presence', now);
     const doc = this.o.documents.compose(presentity, live, last);
