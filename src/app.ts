@@ -80,7 +80,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const advertisedHost = advertised(config.serverAddress, firstHost);
   const endpoint = new SipEndpoint({
     transports, clock, timers, log: log.child({ component: 'sip' }), maxMessageSize: config.maxMessageSizeBytes,
-    t1Ms: config.sipT1Ms, t2Ms: config.sipT2Ms, advertisedHost,
+    t1Ms: config.sipT1Ms, t2Ms: config.sipT2Ms, advertisedHost, maxInFlight: config.maxInFlight,
   });
   // server_address is known only after binding when the port is 0 (tests): resolved lazily.
   let contact = config.serverAddress;
@@ -151,9 +151,12 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       }
     },
     async stop() {
+      // Graceful stop: no new sweeps, refuse new requests with 503, finish what is in flight (bounded),
+      // then close the sockets and the database.
       await scheduler.stop();
+      await endpoint.drain(config.drainTimeoutSec * 1000);
+      await Promise.race([notifier.drain(), new Promise((r) => setTimeout(r, config.drainTimeoutSec * 1000).unref())]);
       if (http) await http.close();
-      await notifier.drain();
       await endpoint.stop();
       started = false;
       await store.close();

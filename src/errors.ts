@@ -62,3 +62,14 @@ export class PresenceError extends Error {
 export function isPresenceError(e: unknown): e is PresenceError {
   return e instanceof PresenceError;
 }
+
+/** Connection-level failures of the database (not a bad query): answered 503 + Retry-After, not 500. */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
+
+export function isDatabaseUnavailable(e: unknown): boolean {
+  // Duck-typed: socket errors may come from another realm (node core vs a test sandbox), where instanceof fails.
+  if (typeof e !== 'object' || e === null) return false;
+  const { code, message } = e as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+  return typeof message === 'string' && /Timeout acquiring a connection|Connection terminated|connect ECONNREFUSED|Client has encountered a connection error/i.test(message);
+}

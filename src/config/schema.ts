@@ -67,6 +67,8 @@ export interface ConfigShape {
   httpBodyLimitBytes: number;
   groupCommitMaxBatch: number;
   groupCommitInFlight: number;
+  maxInFlight: number;
+  drainTimeoutSec: number;
 }
 
 export type Config = Readonly<ConfigShape>;
@@ -142,6 +144,10 @@ export const PARAMS: readonly ParamSpec[] = [
     doc: 'Most PUBLISH/SUBSCRIBE changes committed together in one database transaction (1: a transaction each).' },
   { name: 'group_commit_in_flight', key: 'groupCommitInFlight', type: 'int', default: 4, unit: 'count', min: 1, max: 64,
     doc: 'Group-commit transactions open at once on PostgreSQL (PGlite has one connection: always 1).' },
+  { name: 'max_in_flight', key: 'maxInFlight', type: 'int', default: 5000, unit: 'count', min: 1, max: 1_000_000,
+    doc: 'SIP requests handled at once; beyond it new requests are answered 503 with Retry-After instead of queueing.' },
+  { name: 'drain_timeout', key: 'drainTimeoutSec', type: 'int', default: 3, unit: 'seconds', min: 0, max: 60,
+    doc: 'On SIGTERM, how long Herald finishes requests and NOTIFYs in flight before it closes its sockets.' },
 ];
 
 export function envName(param: ParamSpec): string {

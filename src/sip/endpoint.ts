@@ -37,6 +37,8 @@ export interface EndpointOptions {
   t2Ms: number;
   /** Host written in the Via of requests Herald sends (a listen address may be 0.0.0.0). */
   advertisedHost: string;
+  /** Requests being handled at once before new ones are answered 503 (overload bound). */
+  maxInFlight: number;
 }
 
 export class SipEndpoint {
@@ -44,6 +46,11 @@ export class SipEndpoint {
   private readonly client: ClientTransactions;
   private handler: RequestHandler = async () => ({ status: 503, headers: [['Retry-After', '5']] });
   private inFlight = 0;
+  private draining = false;
+  /** Work started after a response (first NOTIFYs, fan-outs), awaited by drain(). */
+  private readonly afterWork = new Set<Promise<void>>();
+  /** Requests refused because of the in-flight bound (metrics). */
+  overloaded = 0;
 
   constructor(private readonly o: EndpointOptions) {
     this.server = new ServerTransactions(o.clock, 64 * o.t1Ms);
@@ -66,6 +73,20 @@ export class SipEndpoint {
         framingError: (peer, reason, partial, phrase) => this.framingError(peer, reason, partial, t, phrase),
       });
     }
+  }
+
+  /**
+   * Graceful stop, first half: new requests get 503 + Retry-After; waits (up to `timeoutMs`) for the
+   * requests being handled and the NOTIFYs they started. Sockets stay open so replies still go out.
+   */
+  async drain(timeoutMs: number): Promise<boolean> {
+    this.draining = true;
+    const end = Date.now() + timeoutMs;
+    while ((this.inFlight > 0 || this.afterWork.size > 0) && Date.now() < end) {
+      // A timer, never only settled promises: a microtask-only loop would starve the I/O it waits for.
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return this.inFlight === 0 && this.afterWork.size === 0;
   }
 
   async stop(): Promise<void> {
@@ -104,6 +125,16 @@ export class SipEndpoint {
       return;
     }
     let result: HandlerResult | null;
+    if (this.draining || this.inFlight >= this.o.maxInFlight) {
+      // RFC 3261 §21.5.4: 503 with Retry-After rather than queueing without limit.
+      if (req.method === 'ACK') return;
+      this.overloaded++;
+      result = { status: 503, reason: 'Service Unavailable', headers: [['Retry-After', this.draining ? '5' : '1']] };
+      const bytes = serialize(buildResponse(req, peer, result));
+      this.server.completed(arrival.key, bytes);
+      await this.write(t, bytes, responseDestination(req, peer));
+      return;
+    }
     this.inFlight++;
     try {
       result = await this.handler(req, { peer });
@@ -118,7 +149,9 @@ export class SipEndpoint {
     if (result.status >= 200) this.server.completed(arrival.key, bytes);
     await this.write(t, bytes, responseDestination(req, peer));
     if (result.after) {
-      result.after().catch((err: unknown) => this.o.log.error({ err }, 'post-response work failed'));
+      const p = result.after().catch((err: unknown) => this.o.log.error({ err }, 'post-response work failed'));
+      this.afterWork.add(p);
+      void p.finally(() => this.afterWork.delete(p));
     }
   }
 

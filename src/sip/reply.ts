@@ -3,7 +3,7 @@
  * The only place, with http/, that turns a PresenceError into a status line.
  */
 import { randomBytes } from 'node:crypto';
-import { isPresenceError } from '../errors';
+import { isDatabaseUnavailable, isPresenceError } from '../errors';
 import { Headers, type SipRequest, type SipResponse } from './message';
 import { parseVia, SipParseError } from './headers';
 import { hostForUri, type Destination, type Peer } from './transport';
@@ -41,6 +41,8 @@ export function errorResponse(err: unknown): ResponseSpec {
     const reason = err.sipStatus === 400 && err.message !== err.sipReason ? err.message : err.sipReason;
     return { status: err.sipStatus, reason: safeReason(reason), headers: Object.entries(err.headers) };
   }
+  // The database is out of reach: tell the client to come back (RFC 3261 §21.5.4), don't claim a bug.
+  if (isDatabaseUnavailable(err)) return { status: 503, reason: 'Service Unavailable', headers: [['Retry-After', '5']] };
   // A header a handler parsed on demand was malformed: 400 naming it (RFC 3261 §8.2).
   if (err instanceof SipParseError) return { status: err.status, reason: safeReason(err.reason) };
   return { status: 500, reason: 'Server Internal Error' };
