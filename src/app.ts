@@ -20,6 +20,7 @@ import { KeyedLocks } from './presence/locks';
 import type { Store } from './presence/ports';
 import { PublicationService } from './presence/publications';
 import { Registrar } from './presence/registrar';
+import { PresenceRules } from './presence/rules';
 import { SubscriptionService } from './presence/subscriptions';
 import { SipEndpoint } from './sip/endpoint';
 import { publishHandler } from './sip/handlers/publish';
@@ -27,7 +28,7 @@ import { registerHandler } from './sip/handlers/register';
 import { subscribeHandler } from './sip/handlers/subscribe';
 import { createRouter, type MethodHandler } from './sip/router';
 import { TcpTransport } from './sip/tcp-transport';
-import { hostForUri, type Transport } from './sip/transport';
+import { hostForUri, type Transport, type TransportKind } from './sip/transport';
 import { UdpTransport } from './sip/udp-transport';
 import { backendOf, createKnex } from './store/db';
 import { GroupCommitStore } from './store/group-commit';
@@ -53,6 +54,7 @@ export interface App {
   readonly subscriptions: SubscriptionService;
   readonly fanout: Fanout;
   readonly notifier: SipNotifier;
+  readonly rules: PresenceRules;
   /** Bound addresses, known after start(). */
   addresses(): { sip: Array<{ transport: string; host: string; port: number }>; http: { host: string; port: number } | null };
   start(): Promise<void>;
@@ -73,6 +75,8 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     maxInFlight: backendOf(config.dbUrl) === 'postgres' ? config.groupCommitInFlight : 1,
   });
 
+  // Prometheus metrics; the SIP endpoint counts every final response it sends.
+  const metrics = new HeraldMetrics();
   const transports: Transport[] = config.sipListen.map((l) => l.transport === 'udp'
     ? new UdpTransport(l.host, l.port, config.udpRecvBufferBytes, log.child({ component: 'udp' }))
     : new TcpTransport(l.host, l.port, config.maxMessageSizeBytes, config.tcpIdleTimeoutSec * 1000, log.child({ component: 'tcp' })));
@@ -81,15 +85,20 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const endpoint = new SipEndpoint({
     transports, clock, timers, log: log.child({ component: 'sip' }), maxMessageSize: config.maxMessageSizeBytes,
     t1Ms: config.sipT1Ms, t2Ms: config.sipT2Ms, advertisedHost, maxInFlight: config.maxInFlight,
+    onAnswered: (method, status) => metrics.sipRequest(method, status),
   });
-  // server_address is known only after binding when the port is 0 (tests): resolved lazily.
-  let contact = config.serverAddress;
-  const contactOf = (): string => contact;
+  // Herald's Contact (server_address, else one per transport: a TCP watcher's in-dialog requests must
+  // reach the TCP listener). Known only after binding when a port is 0 (tests): resolved lazily.
+  const contactFor = (kind: TransportKind): string => {
+    if (config.serverAddress) return config.serverAddress;
+    const t = transports.find((x) => x.kind === kind) ?? (transports[0]);
+    return `sip:${hostForUri(advertisedHost)}:${t.local.port}${t.kind === 'tcp' ? ';transport=tcp' : ''}`;
+  };
 
   const limits = { minExpiresSec: config.minExpiresSec, maxExpiresSec: config.maxExpiresSec, defaultExpiresSec: config.defaultExpiresSec };
   const locks = new KeyedLocks(config.lockSetSize);
   const documents = new PresenceDocuments(config.maxBodySizeBytes);
-  const notifier = new SipNotifier({ endpoint, store, log: log.child({ component: 'notify' }), clock, get contact() { return contactOf(); }, maxFailures: config.notifyMaxFailures });
+  const notifier = new SipNotifier({ endpoint, store, log: log.child({ component: 'notify' }), clock, contact: contactFor, maxFailures: config.notifyMaxFailures });
   const fanout = new Fanout({ store, sink: notifier, documents, clock, forceActive: config.forceActive });
   const publications = new PublicationService({ store, clock, random, locks, documents, limits, onChange: (p, last) => fanout.presentityChanged(p, last) });
   const subscriptions = new SubscriptionService({
@@ -97,11 +106,13 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     subscribeReplyCode: config.subscribeReplyCode, nodeId,
   });
   notifier.setFailureHandler((sub) => subscriptions.end(sub, 'deactivated', false));
+  // pres_rules changes re-evaluate the subscriptions they affect (RFC 5025 §3.2.1).
+  const rules = new PresenceRules({ store, fanout, subscriptions, locks, clock, forceActive: config.forceActive });
   const registrar = new Registrar(store, clock, limits);
 
   const handlers: Record<string, MethodHandler> = {
     PUBLISH: publishHandler(publications, config.expiresOffsetSec),
-    SUBSCRIBE: (req, ctx) => subscribeHandler(subscriptions, contactOf())(req, ctx),
+    SUBSCRIBE: subscribeHandler(subscriptions, contactFor),
   };
   if (config.registrar) handlers.REGISTER = registerHandler(registrar, clock);
   endpoint.setHandler(createRouter({ handlers, events: allEvents(), accept: acceptedTypes() }));
@@ -114,8 +125,6 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     store, clock, random, locks, documents, limits, defaultTtlSec: config.defaultTtlSec, onChange: (p, last) => fanout.presentityChanged(p, last),
     onNotifyError: (err, presentity) => log.error({ err, presentity }, 'fan-out of an HTTP write failed'),
   });
-  // metrics.sipRequest(method, status) counts SIP requests (to be called by the SIP endpoint).
-  const metrics = new HeraldMetrics();
   const apiRoutes = httpApi({
     config, log, clock, random, store, documents, publications: httpPublications, apiKeys: new KnexApiKeyRepository(knex),
     inspection: new KnexInspectionRepository(knex), subscriptions, sweep: () => scheduler.runOnce(), sweeper, notifier, metrics,
@@ -126,15 +135,11 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   let started = false;
 
   return {
-    config, store, endpoint, sweeper, scheduler, publications, subscriptions, fanout, notifier,
+    config, store, endpoint, sweeper, scheduler, publications, subscriptions, fanout, notifier, rules,
     addresses: () => ({ sip: transports.map((t) => ({ transport: t.kind, ...t.local })), http: httpAddress }),
     async start() {
       await endpoint.start();
       started = true;
-      if (!contact) {
-        const t = transports[0] as Transport;
-        contact = `sip:${hostForUri(advertisedHost)}:${t.local.port}${t.kind === 'tcp' ? ';transport=tcp' : ''}`;
-      }
       scheduler.start();
       if (config.httpListen) {
         http = await createHttpServer({

@@ -20,7 +20,7 @@ export interface NotifierOptions {
   log: Logger;
   clock: Clock;
   /** Contact of every NOTIFY (server_address). */
-  contact: string;
+  contact: (transport: TransportKind) => string;
   maxFailures: number;
 }
 
@@ -59,7 +59,7 @@ export class SipNotifier implements NotificationSink {
 
   private async deliver(n: Notification, cseq: number): Promise<void> {
     const s = n.subscription;
-    const outcome = await this.o.endpoint.sendRequest(buildNotify(n, cseq, this.o.contact, this.o.clock.now()), destination(s, this.o.endpoint));
+    const outcome = await this.o.endpoint.sendRequest(buildNotify(n, cseq, this.o.contact(s.via.transport), this.o.clock.now()), destination(s, this.o.endpoint));
     this.sent++;
     if (outcome.status < 300) {
       this.failures.delete(s.id);

@@ -68,6 +68,14 @@ export class PresenceDocuments {
     this.cache.set(key, doc);
   }
 
+  /** A refresh gives the same body a new entity-tag: keep its parsed document under the new one. */
+  rename(presentity: string, oldEtag: string, newEtag: string): void {
+    const doc = this.cache.get(`${presentity}\n${oldEtag}`);
+    if (!doc) return;
+    this.cache.delete(`${presentity}\n${oldEtag}`);
+    this.remember(presentity, newEtag, doc);
+  }
+
   forget(presentity: string, etag: string): void {
     this.cache.delete(`${presentity}\n${etag}`);
   }
@@ -82,7 +90,14 @@ export class PresenceDocuments {
       const content = serializePidf(doc);
       return { content, politeContent: () => content, empty: true, doc };
     }
-    const doc = composePidf(presentity, live.map((p) => ({ body: this.parsed(p), receivedAt: p.receivedAt })));
+    // A stored body that no longer parses (e.g. max_body_size lowered since) is left out of the
+    // composition instead of silencing every watcher of the presentity until it expires.
+    const parts = live.flatMap((p) => {
+      const body = this.tryParsed(p);
+      return body ? [{ body, receivedAt: p.receivedAt }] : [];
+    });
+    if (parts.length === 0) return this.compose(presentity, [], last);
+    const doc = composePidf(presentity, parts);
     let polite: string | undefined;
     return {
       content: serializePidf(doc),

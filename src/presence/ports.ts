@@ -23,6 +23,13 @@ export interface PublicationRepository {
   insert(p: Publication): Promise<void>;
   /** Replace the publication with entity-tag `oldEtag` by `next` (new etag, expiry, maybe body). False if gone. */
   replace(presentity: string, event: string, oldEtag: string, next: Publication): Promise<boolean>;
+  /**
+   * One conditional statement (the hot path of RFC 3903 refresh/modify): the LIVE publication with
+   * `oldEtag` gets the patch; returns the updated row, or undefined when none matched (412).
+   */
+  updateLive(presentity: string, event: string, oldEtag: string, now: number, patch: PublicationPatch): Promise<Publication | undefined>;
+  /** One conditional statement: delete the LIVE publication with `etag` and return it, or undefined (412). */
+  removeLive(presentity: string, event: string, etag: string, now: number): Promise<Publication | undefined>;
   /** Delete; false if there was no such publication. */
   remove(presentity: string, event: string, etag: string): Promise<boolean>;
   /**
@@ -33,6 +40,9 @@ export interface PublicationRepository {
   /** Distinct presentities with a live publication, sorted, for listings (domain filter optional). */
   presentities(opts: { domain?: string; after?: string; limit: number; now: number }): Promise<string[]>;
 }
+
+/** What a refresh (etag, expiresAt) or a modify (also the body and its origin) changes. */
+export type PublicationPatch = Pick<Publication, 'etag' | 'expiresAt'> & Partial<Pick<Publication, 'body' | 'contentType' | 'receivedAt' | 'source' | 'client'>>;
 
 export interface SubscriptionRepository {
   insert(s: Subscription): Promise<void>;

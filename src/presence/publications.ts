@@ -92,26 +92,32 @@ export class PublicationService {
           await tx.publications.insert(this.record(r, pkg.name, etag as string, r.body as Buffer, now, expires));
           return { last: undefined };
         }
-        // RFC 3903 §6 step 3: no live entity-tag of this resource and event package matches → "412 (Conditional Request Failed)".
-        const current = await tx.publications.byEtag(r.presentity, pkg.name, r.ifMatch as string, now);
-        if (!current) throw new PresenceError('CONDITIONAL_REQUEST_FAILED', 'Conditional Request Failed');
-        if (!verdict.ok) throw verdict.error;
-        // The row is conditional on the entity-tag read above: another node may have replaced or removed
-        // it since (PostgreSQL READ COMMITTED re-checks the WHERE after waiting); then it no longer matches.
-        const gone = (): PresenceError => new PresenceError('CONDITIONAL_REQUEST_FAILED', 'Conditional Request Failed');
-        if (kind === 'remove') {
-          if (!(await tx.publications.remove(r.presentity, pkg.name, current.etag))) throw gone();
-          return { last: current };
+        const failed = (): PresenceError => new PresenceError('CONDITIONAL_REQUEST_FAILED', 'Conditional Request Failed');
+        if (!verdict.ok) {
+          // RFC 3903 §6 step 3 comes first: a stale entity-tag is 412 even when the request is also refused for 423/415/400.
+          if (!(await tx.publications.byEtag(r.presentity, pkg.name, r.ifMatch as string, now))) throw failed();
+          throw verdict.error;
         }
-        const body = kind === 'modify' ? (r.body as Buffer) : Buffer.from(current.body, 'utf8');
-        const next = { ...this.record(r, pkg.name, etag as string, body, now, expires), receivedAt: kind === 'refresh' ? current.receivedAt : now };
-        if (kind === 'refresh') next.contentType = current.contentType;
-        if (!(await tx.publications.replace(r.presentity, pkg.name, current.etag, next))) throw gone();
-        return { last: current };
+        // One conditional statement each (no read first): it matches only a LIVE publication with this
+        // entity-tag of this presentity, so "no row" is RFC 3903 §6 step 3's "412 (Conditional Request
+        // Failed)" — also when another node replaced or removed it first.
+        if (kind === 'remove') {
+          const last = await tx.publications.removeLive(r.presentity, pkg.name, r.ifMatch as string, now);
+          if (!last) throw failed();
+          return { last };
+        }
+        const patch = kind === 'refresh'
+          ? { etag: etag as string, expiresAt: now + expires * 1000 }
+          : { etag: etag as string, expiresAt: now + expires * 1000, body: (r.body as Buffer).toString('utf8'), contentType: r.contentType ?? '', receivedAt: now, source: r.source, client: r.client };
+        if (!(await tx.publications.updateLive(r.presentity, pkg.name, r.ifMatch as string, now, patch))) throw failed();
+        return { last: undefined };
       });
-      if (outcome.last) this.o.documents.forget(r.presentity, outcome.last.etag);
+      if (kind === 'refresh' && etag) this.o.documents.rename(r.presentity, r.ifMatch as string, etag);
+      else if (r.ifMatch) this.o.documents.forget(r.presentity, r.ifMatch);
       if (doc && etag) this.o.documents.remember(r.presentity, etag, doc);
-      const notify = kind === 'refresh' ? () => Promise.resolve() : () => this.o.onChange(r.presentity, outcome.last);
+      // The fan-out runs under the presentity's lock: its document is read and its CSeqs taken before the
+      // next change of that presentity commits, so a watcher never gets an older document with a higher CSeq.
+      const notify = kind === 'refresh' ? () => Promise.resolve() : () => this.o.locks.run(r.presentity, () => this.o.onChange(r.presentity, outcome.last));
       return { kind, etag, expires, notify };
     });
   }

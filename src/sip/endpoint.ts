@@ -39,6 +39,8 @@ export interface EndpointOptions {
   advertisedHost: string;
   /** Requests being handled at once before new ones are answered 503 (overload bound). */
   maxInFlight: number;
+  /** Told of every final response sent to a request (metrics). */
+  onAnswered?: (method: string, status: number) => void;
 }
 
 export class SipEndpoint {
@@ -132,6 +134,7 @@ export class SipEndpoint {
       result = { status: 503, reason: 'Service Unavailable', headers: [['Retry-After', this.draining ? '5' : '1']] };
       const bytes = serialize(buildResponse(req, peer, result));
       this.server.completed(arrival.key, bytes);
+      this.o.onAnswered?.(req.method, 503);
       await this.write(t, bytes, responseDestination(req, peer));
       return;
     }
@@ -146,7 +149,10 @@ export class SipEndpoint {
     }
     if (!result) return; // ACK: no response
     const bytes = serialize(buildResponse(req, peer, result));
-    if (result.status >= 200) this.server.completed(arrival.key, bytes);
+    if (result.status >= 200) {
+      this.server.completed(arrival.key, bytes);
+      this.o.onAnswered?.(req.method, result.status);
+    }
     await this.write(t, bytes, responseDestination(req, peer));
     if (result.after) {
       const p = result.after().catch((err: unknown) => this.o.log.error({ err }, 'post-response work failed'));

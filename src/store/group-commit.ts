@@ -16,8 +16,8 @@ type Work = (tx: Repositories) => Promise<unknown>;
 
 interface Pending {
   work: Work;
-  resolve(v: unknown): void;
-  reject(e: unknown): void;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
 }
 
 export interface GroupCommitOptions {
@@ -29,6 +29,9 @@ export interface GroupCommitOptions {
 
 /** Repository methods that only read; every other method counts as a write. */
 const READS = new Set(['live', 'byEtag', 'byClient', 'presentities', 'byId', 'byDialog', 'forPresentity', 'sameDevice', 'forWatcher', 'count', 'list', 'ruleFor']);
+
+/** Writes whose result says whether they changed a row (undefined/false: nothing written). */
+const CONDITIONAL = new Set(['publications.updateLive', 'publications.removeLive', 'publications.replace', 'publications.remove', 'subscriptions.remove', 'rules.remove']);
 
 class Poisoned extends Error {}
 
@@ -127,19 +130,25 @@ export class GroupCommitStore implements Store {
 
 function countingWrites(tx: Repositories): { repos: Repositories; writes: () => number } {
   let writes = 0;
-  const wrap = <R extends object>(repo: R): R =>
+  const wrap = <R extends object>(repo: R, name: string): R =>
     new Proxy(repo, {
       get(target, key, receiver) {
         const v: unknown = Reflect.get(target, key, receiver);
         if (typeof v !== 'function' || typeof key !== 'string') return v;
         return (...args: unknown[]) => {
+          const result = (v as (...a: unknown[]) => unknown).apply(target, args);
+          // A conditional write that matched no row wrote nothing: a 412 after it leaves the batch clean.
+          if (CONDITIONAL.has(`${name}.${key}`)) return (result as Promise<unknown>).then((r) => ((r ? writes++ : 0), r));
           if (!READS.has(key)) writes++;
-          return (v as (...a: unknown[]) => unknown).apply(target, args);
+          return result;
         };
       },
     });
   return {
-    repos: { publications: wrap(tx.publications), subscriptions: wrap(tx.subscriptions), watchers: wrap(tx.watchers), rules: wrap(tx.rules), registrations: wrap(tx.registrations) },
+    repos: {
+      publications: wrap(tx.publications, 'publications'), subscriptions: wrap(tx.subscriptions, 'subscriptions'),
+      watchers: wrap(tx.watchers, 'watchers'), rules: wrap(tx.rules, 'rules'), registrations: wrap(tx.registrations, 'registrations'),
+    },
     writes: () => writes,
   };
 }

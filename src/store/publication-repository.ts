@@ -4,8 +4,8 @@
  */
 import type { Knex } from 'knex';
 import type { Publication } from '../presence/model';
-import type { PublicationRepository } from '../presence/ports';
-import { CTID, PUB, T, publicationFromRow, publicationToRow, type Row } from './rows';
+import type { PublicationPatch, PublicationRepository } from '../presence/ports';
+import { CTID, PUB, T, publicationFromRow, publicationPatchToRow, publicationToRow, type Row } from './rows';
 import { deleteBatch, likeLiteral } from './sql';
 
 export class KnexPublicationRepository implements PublicationRepository {
@@ -51,6 +51,24 @@ export class KnexPublicationRepository implements PublicationRepository {
       .update(publicationToRow(next))
       .returning([PUB.etag]);
     return rows.length > 0;
+  }
+
+  async updateLive(presentity: string, event: string, oldEtag: string, now: number, patch: PublicationPatch): Promise<Publication | undefined> {
+    const rows: Row[] = await this.table()
+      .where({ [PUB.presentity]: presentity, [PUB.event]: event, [PUB.etag]: oldEtag })
+      .andWhere(PUB.expiresAt, '>', now)
+      .update(publicationPatchToRow(patch))
+      .returning('*');
+    return rows[0] === undefined ? undefined : publicationFromRow(rows[0]);
+  }
+
+  async removeLive(presentity: string, event: string, etag: string, now: number): Promise<Publication | undefined> {
+    const rows: Row[] = await this.table()
+      .where({ [PUB.presentity]: presentity, [PUB.event]: event, [PUB.etag]: etag })
+      .andWhere(PUB.expiresAt, '>', now)
+      .del()
+      .returning('*');
+    return rows[0] === undefined ? undefined : publicationFromRow(rows[0]);
   }
 
   async remove(presentity: string, event: string, etag: string): Promise<boolean> {

@@ -7,6 +7,7 @@
  * Normalisation (measured, see db.ts): node-postgres returns bigint/count as strings, PGlite as
  * numbers; every such value goes through `toNumber` here, so both backends yield the same records.
  */
+import type { PublicationPatch } from '../presence/ports';
 import type { ApiKey, Scope } from '../presence/api-keys';
 import type {
   Publication,
@@ -164,6 +165,17 @@ export function publicationToRow(p: Publication): Row {
     [PUB.receivedAt]: p.receivedAt,
     [PUB.expiresAt]: p.expiresAt,
   };
+}
+
+/** The columns a PublicationPatch sets (only the fields it has). */
+export function publicationPatchToRow(p: PublicationPatch): Row {
+  const row: Row = { [PUB.etag]: p.etag, [PUB.expiresAt]: p.expiresAt };
+  if (p.body !== undefined) row[PUB.body] = p.body;
+  if (p.contentType !== undefined) row[PUB.contentType] = p.contentType;
+  if (p.receivedAt !== undefined) row[PUB.receivedAt] = p.receivedAt;
+  if (p.source !== undefined) row[PUB.source] = p.source;
+  if (p.client !== undefined) row[PUB.client] = p.client;
+  return row;
 }
 
 export function publicationFromRow(r: Row): Publication {

@@ -56,6 +56,19 @@ describe.each(backends())('GroupCommitStore on $name', (backend) => {
     expect((await knex('presentity').select('etag').orderBy('etag')).map((r: { etag: string }) => r.etag)).toEqual(['a1', 'c1']);
   });
 
+  it('keeps the batch after a conditional write that matched nothing followed by a refusal (a 412)', async () => {
+    const poisonedBefore = store.stats.poisoned;
+    const results = await Promise.allSettled([
+      store.transaction((tx) => tx.publications.insert(pub('sip:a@x', 'a1'))),
+      store.transaction(async (tx) => {
+        if (!(await tx.publications.removeLive('sip:b@x', 'presence', 'nope', NOW))) throw new PresenceError('CONDITIONAL_REQUEST_FAILED');
+      }),
+      store.transaction((tx) => tx.publications.insert(pub('sip:c@x', 'c1'))),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(store.stats.poisoned).toBe(poisonedBefore);
+  });
+
   it('rolls back the writes of a work that fails after writing, and still commits the others', async () => {
     const results = await Promise.allSettled([
       store.transaction((tx) => tx.publications.insert(pub('sip:a@x', 'a1'))),
@@ -67,6 +80,21 @@ describe.each(backends())('GroupCommitStore on $name', (backend) => {
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((await knex('presentity').select('etag').orderBy('etag')).map((r: { etag: string }) => r.etag)).toEqual(['a1', 'c1']);
+  });
+
+  it('rolls back an unconditional write (a registration removed) when its work then refuses', async () => {
+    const reg = { aor: 'sip:r@x', contact: 'sip:r@10.0.0.1', instance: null, callId: 'c', cseq: 1, via: { transport: 'udp' as const, host: '10.0.0.1', port: 5060, connectionId: null }, expiresAt: NOW + 60_000 };
+    await store.transaction((tx) => tx.registrations.upsert(reg));
+    const results = await Promise.allSettled([
+      store.transaction((tx) => tx.publications.insert(pub('sip:a@x', 'a1'))),
+      store.transaction(async (tx) => {
+        await tx.registrations.remove('sip:r@x', 'sip:r@10.0.0.1');
+        throw new PresenceError('SERVER_ERROR', 'refused after a write');
+      }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+    expect(await store.registrations.live('sip:r@x', NOW)).toHaveLength(1);
+    await knex('registrations').del();
   });
 
   it('isolates a database error (duplicate key) to the work that caused it', async () => {

@@ -35,3 +35,38 @@ describe('Herald end to end over UDP', () => {
     expect(Number(/\d+/.exec(second.headers.get('cseq') ?? '')?.[0])).toBeGreaterThan(Number(/\d+/.exec(first.headers.get('cseq') ?? '')?.[0]));
   });
 });
+
+describe('Herald over TCP and its metrics', () => {
+  let h: RunningHerald;
+  beforeAll(async () => {
+    h = await startHerald();
+  });
+  afterAll(() => h.stop());
+
+  it('RFC 3261 §12.1.1: the Contact of a 2xx to a SUBSCRIBE over TCP names the TCP listener', async () => {
+    const c = await SipTestClient.open('tcp', h.tcp);
+    try {
+      const target = 'sip:tcp-contact@127.0.0.1';
+      const r = await c.request('SUBSCRIBE', target, [['Event', 'presence'], ['Expires', '60'], ['Contact', `<${c.contact('w')}>`]]);
+      expect(r.status).toBe(200);
+      expect(r.headers.get('contact')).toBe(`<sip:127.0.0.1:${h.tcp.port};transport=tcp>`);
+      const n = await c.waitForRequest('NOTIFY', () => true, 3000, true);
+      expect(n.headers.get('contact')).toBe(`<sip:127.0.0.1:${h.tcp.port};transport=tcp>`);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('counts every SIP final response by method and status on /metrics', async () => {
+    const c = await SipTestClient.open('udp', h.udp);
+    try {
+      expect((await c.request('OPTIONS', 'sip:ping@127.0.0.1', [])).status).toBe(200);
+      expect((await c.request('INVITE', 'sip:ping@127.0.0.1', [])).status).toBe(405);
+    } finally {
+      await c.close();
+    }
+    const text = await (await fetch(`http://127.0.0.1:${h.http?.port}/metrics`)).text();
+    expect(text).toMatch(/herald_sip_requests_total\{method="OPTIONS",status="200"\} [1-9]/);
+    expect(text).toMatch(/herald_sip_requests_total\{method="INVITE",status="405"\} [1-9]/);
+  });
+});

@@ -89,6 +89,26 @@ describe.each(backends())('store contract on $name', ({ name, url }) => {
   });
 
   describe('publications', () => {
+    it('updateLive changes only a live row with that entity-tag and returns it', async () => {
+      await store.publications.insert(pub({ etag: 'e1' }));
+      await store.publications.insert(pub({ etag: 'old', expiresAt: NOW }));
+      const refreshed = await store.publications.updateLive(ALICE, 'presence', 'e1', NOW, { etag: 'e2', expiresAt: NOW + 5 });
+      expect(refreshed).toEqual(pub({ etag: 'e2', expiresAt: NOW + 5 }));
+      const modified = await store.publications.updateLive(ALICE, 'presence', 'e2', NOW, { etag: 'e3', expiresAt: NOW + 9, body: '<x/>', receivedAt: NOW });
+      expect(modified).toEqual(pub({ etag: 'e3', expiresAt: NOW + 9, body: '<x/>', receivedAt: NOW }));
+      expect(await store.publications.updateLive(ALICE, 'presence', 'e1', NOW, { etag: 'e4', expiresAt: NOW + 5 })).toBeUndefined();
+      expect(await store.publications.updateLive(ALICE, 'presence', 'old', NOW, { etag: 'e5', expiresAt: NOW + 5 })).toBeUndefined();
+      expect(await store.publications.updateLive('sip:other@example.org', 'presence', 'e3', NOW, { etag: 'e6', expiresAt: NOW + 5 })).toBeUndefined();
+    });
+
+    it('removeLive deletes a live row with that entity-tag once and returns it', async () => {
+      await store.publications.insert(pub({ etag: 'e1' }));
+      await store.publications.insert(pub({ etag: 'old', expiresAt: NOW }));
+      expect(await store.publications.removeLive(ALICE, 'presence', 'e1', NOW)).toEqual(pub({ etag: 'e1' }));
+      expect(await store.publications.removeLive(ALICE, 'presence', 'e1', NOW)).toBeUndefined();
+      expect(await store.publications.removeLive(ALICE, 'presence', 'old', NOW)).toBeUndefined();
+    });
+
     it('live() leaves out expired publications, oldest receivedAt first', async () => {
       await store.publications.insert(pub({ etag: 'late', receivedAt: NOW - 10 }));
       await store.publications.insert(pub({ etag: 'early', receivedAt: NOW - 500 }));

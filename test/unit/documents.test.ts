@@ -207,3 +207,16 @@ describe('PresenceDocuments: the cache stays bounded on every path', () => {
     expect((docs as unknown as { cache: Map<string, unknown> }).cache.size).toBe(10);
   });
 });
+
+describe('PresenceDocuments with a stored body that no longer parses', () => {
+  it('composes from the other publications instead of failing the whole fan-out', () => {
+    const docs = new PresenceDocuments(65536);
+    const base = { presentity: 'sip:a@x', event: 'presence', contentType: 'application/pidf+xml', source: 'sip' as const, client: null, expiresAt: 2 };
+    const good = { ...base, etag: 'g', receivedAt: 1, body: '<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="sip:a@x"><tuple id="ok"><status><basic>open</basic></status></tuple></presence>' };
+    const bad = { ...base, etag: 'b', receivedAt: 2, body: '<presence' };
+    const c = docs.compose('sip:a@x', [good, bad]);
+    expect(c.content).toContain('id="ok"');
+    expect(c.empty).toBe(false);
+    expect(docs.compose('sip:a@x', [bad]).content).toContain('<basic>closed</basic>');
+  });
+});

@@ -9,7 +9,7 @@ import { isEntityTag, newEntityTag } from '../../src/presence/entity-tag';
 import { grantExpires, parseExpires, type ExpiresLimits } from '../../src/presence/expires';
 import { KeyedLocks } from '../../src/presence/locks';
 import type { Publication } from '../../src/presence/model';
-import type { PublicationRepository, Store } from '../../src/presence/ports';
+import type { PublicationPatch, PublicationRepository, Store } from '../../src/presence/ports';
 import { classify, PublicationService, type PublishRequest } from '../../src/presence/publications';
 
 const LIMITS: ExpiresLimits = { minExpiresSec: 5, maxExpiresSec: 3600, defaultExpiresSec: 3600 };
@@ -135,7 +135,7 @@ describe('entity-tags', () => {
   });
 });
 
-/** An in-memory PublicationRepository; `replace`/`remove` can be told to lose a race. */
+/** An in-memory PublicationRepository; its writes can be told to lose a race. */
 class MemoryPublications implements Partial<PublicationRepository> {
   rows: Publication[] = [];
   loseNextWrite = false;
@@ -165,6 +165,22 @@ class MemoryPublications implements Partial<PublicationRepository> {
     const before = this.rows.length;
     this.rows = this.rows.filter((p) => !(p.presentity === presentity && p.event === event && p.etag === etag));
     return this.rows.length < before;
+  }
+
+  async updateLive(presentity: string, event: string, oldEtag: string, now: number, patch: PublicationPatch): Promise<Publication | undefined> {
+    if (this.lose()) return undefined;
+    const i = this.rows.findIndex((p) => p.presentity === presentity && p.event === event && p.etag === oldEtag && p.expiresAt > now);
+    if (i < 0) return undefined;
+    const next = { ...(this.rows[i] as Publication), ...patch };
+    this.rows[i] = next;
+    return next;
+  }
+
+  async removeLive(presentity: string, event: string, etag: string, now: number): Promise<Publication | undefined> {
+    if (this.lose()) return undefined;
+    const found = this.rows.find((p) => p.presentity === presentity && p.event === event && p.etag === etag && p.expiresAt > now);
+    if (found) this.rows = this.rows.filter((p) => p !== found);
+    return found;
   }
 
   /** Another node changed the row between our read and our write (the WHERE etag = … no longer matches). */
@@ -220,14 +236,16 @@ describe('PublicationService: the RFC 3903 §6 procedure', () => {
     expect(changes).toEqual([]);
   });
 
-  it('modify: replaces the body under a new entity-tag and tells the watchers, naming the previous version', async () => {
+  it('modify: replaces the body under a new entity-tag and tells the watchers (the modified publication is still live)', async () => {
     const { service, publications, changes, req } = harness();
     await service.publish(req({ body: BODY, contentType: 'application/pidf+xml' }));
     const r = await service.publish(req({ ifMatch: 'etag1', body: CLOSED, contentType: 'application/pidf+xml' }));
     expect(r).toMatchObject({ kind: 'modify', etag: 'etag2' });
     expect(publications.rows.map((p) => [p.etag, p.body])).toEqual([['etag2', CLOSED.toString()]]);
     await r.notify();
-    expect(changes[0]?.last?.etag).toBe('etag1');
+    // `last` only matters when nothing is left to compose; after a modify the new version is live.
+    expect(changes).toEqual([expect.objectContaining({ presentity: expect.any(String) })]);
+    expect(changes[0]?.last).toBeUndefined();
   });
 
   it('remove: deletes the publication, answers no entity-tag and Expires 0, tells the watchers with the last version', async () => {
@@ -258,7 +276,7 @@ describe('PublicationService: the RFC 3903 §6 procedure', () => {
     ['modify', { body: CLOSED, contentType: 'application/pidf+xml' }],
     ['remove', { expires: 0 }],
   ] as Array<[string, Partial<PublishRequest>]>)('412, not 200, when the row changed between read and write (another node won the race): %s', async (_k, o) => {
-    // Regression: replace()/remove() returning false used to be ignored, answering 200 with an entity-tag that
+    // Regression: a conditional write that matched no row used to be ignored, answering 200 with an entity-tag that
     // named nothing (or "removing" a publication that another node had just modified, which stayed live).
     const { service, publications, changes, req } = harness();
     await service.publish(req({ body: BODY, contentType: 'application/pidf+xml' }));

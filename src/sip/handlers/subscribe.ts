@@ -8,9 +8,10 @@ import type { SubscriptionService } from '../../presence/subscriptions';
 import type { HandlerResult, RequestContext } from '../endpoint';
 import { parseNameAddr } from '../headers';
 import type { SipRequest } from '../message';
+import type { TransportKind } from '../transport';
 import { aorOf, cseqOf, eventOf, expiresOf, nameAddr, tagOf } from './dialog-parts';
 
-export function subscribeHandler(service: SubscriptionService, contact: string) {
+export function subscribeHandler(service: SubscriptionService, contactFor: (transport: TransportKind) => string) {
   return async (req: SipRequest, ctx: RequestContext): Promise<HandlerResult> => {
     const from = nameAddr(req, 'from');
     const to = nameAddr(req, 'to');
@@ -45,7 +46,7 @@ export function subscribeHandler(service: SubscriptionService, contact: string) 
       status: result.status,
       toTag: result.localTag,
       // RFC 6665 §4.2.1.1: "the 200-class response ... MUST contain an Expires header field".
-      headers: [['Expires', String(result.expires)], ['Contact', `<${contact}>`]],
+      headers: [['Expires', String(result.expires)], ['Contact', `<${contactFor(ctx.peer.transport)}>`]],
       after: result.after,
     };
   };
