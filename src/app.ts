@@ -91,7 +91,8 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   // reach the TCP listener). Known only after binding when a port is 0 (tests): resolved lazily.
   const contactFor = (kind: TransportKind): string => {
     if (config.serverAddress) return config.serverAddress;
-    const t = transports.find((x) => x.kind === kind) ?? (transports[0]);
+    const t = transports.find((x) => x.kind === kind) ?? transports[0];
+    if (!t) throw new Error('no SIP listener configured');
     return `sip:${hostForUri(advertisedHost)}:${t.local.port}${t.kind === 'tcp' ? ';transport=tcp' : ''}`;
   };
 
