@@ -74,14 +74,14 @@ const pgServer = process.env.HERALD_TEST_DB_URL;
     u.port = String(proxy.port);
     h = await startHerald({ db_url: u.toString() });
     c = await SipTestClient.open('udp', h.udp);
-  });
+  }, 60_000);
   afterAll(async () => {
     await c.close();
     await proxy.restore().catch(() => undefined);
     await h.stop();
     await proxy.cut();
     await dropTestDb(dbUrl);
-  });
+  }, 60_000);
 
   it('answers 503 with Retry-After while the database is gone, turns /readyz red, and resumes by itself', async () => {
     const aor = 'sip:outage@127.0.0.1';
@@ -100,5 +100,5 @@ const pgServer = process.env.HERALD_TEST_DB_URL;
     }
     expect(after).toBe(200);
     expect((await fetch(`http://127.0.0.1:${h.http?.port}/readyz`)).status).toBe(200);
-  });
+  }, 90_000);
 });

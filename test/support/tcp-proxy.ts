@@ -26,7 +26,13 @@ export class TcpProxy {
       upstream.pipe(client);
     });
     this.server = server;
-    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
     const a = server.address();
     this.port = a && typeof a === 'object' ? a.port : 0;
   }
@@ -39,7 +45,8 @@ export class TcpProxy {
     if (s) await new Promise<void>((r) => s.close(() => r()));
   }
 
+  /** Accept connections again (a no-op while the proxy is up). */
   async restore(): Promise<void> {
-    await this.start(this.port);
+    if (!this.server) await this.start(this.port);
   }
 }
