@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { isDatabaseUnavailable, isPresenceError } from '../errors';
 import { Headers, type SipRequest, type SipResponse } from './message';
 import { parseVia, SipParseError } from './headers';
-import { hostForUri, type Destination, type Peer } from './transport';
+import type { Destination, Peer } from './transport';
 
 export interface ResponseSpec {
   status: number;
@@ -107,4 +107,3 @@ export function responseDestination(req: SipRequest, peer: Peer): Destination {
   return { host: peer.host, port: peer.port };
 }
 
-export { hostForUri };

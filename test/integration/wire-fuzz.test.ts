@@ -24,22 +24,13 @@ import { serialize } from '../../src/sip/serializer';
 import type { Destination, Transport } from '../../src/sip/transport';
 import { startHerald, type RunningHerald } from '../support/herald';
 import { SipTestClient } from '../support/sip-client';
+import { mulberry32 } from '../support/prng';
 
 const SEED = Number(process.env.HERALD_WIRE_FUZZ_SEED ?? 3261);
 const TOTAL = Math.max(5000, Number(process.env.HERALD_WIRE_FUZZ_N ?? 6000));
 const FIXTURES = join(__dirname, '..', 'fixtures', 'sip');
 
-/** mulberry32: small, fast, deterministic. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 class Mutator {
   private readonly rnd: () => number;

@@ -12,24 +12,13 @@ import type { SipMessage } from '../../src/sip/message';
 import { parseMessage } from '../../src/sip/parser';
 import { serialize } from '../../src/sip/serializer';
 import { parseUri } from '../../src/sip/uri';
+import { mulberry32, type Rng } from '../support/prng';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'sip');
 const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.sip'));
 const seeds: Buffer[] = files.map((f) => readFileSync(join(FIXTURES, f)));
 
-type Rng = () => number;
-
-/** mulberry32: small, fast, deterministic. */
-function rngFrom(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rngFrom = mulberry32;
 
 const int = (rng: Rng, n: number): number => Math.floor(rng() * n);
 const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[int(rng, xs.length)] as T;
