@@ -161,7 +161,9 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       // then close the sockets and the database.
       await scheduler.stop();
       await endpoint.drain(config.drainTimeoutSec * 1000);
-      await Promise.race([notifier.drain(), new Promise((r) => setTimeout(r, config.drainTimeoutSec * 1000).unref())]);
+      // Fan-outs of HTTP writes are queued on the presentity locks, outside the SIP endpoint's count.
+      const bound = new Promise((r) => setTimeout(r, config.drainTimeoutSec * 1000).unref());
+      await Promise.race([httpPublications.drain().then(() => notifier.drain()), bound]);
       if (http) await http.close();
       await endpoint.stop();
       started = false;
