@@ -3,6 +3,9 @@
  * gathered and run one after another inside ONE database transaction, and every waiting request is
  * resolved when that transaction commits. One fsync and one BEGIN/COMMIT serve the whole batch.
  *
+ * The works of a batch run concurrently, so the repositories' coalescers (coalescer.ts) merge their
+ * statements: N PUBLISHes of one batch cost one INSERT, one UPDATE and one DELETE, not N statements.
+ *
  * Failure isolation without savepoints (they would double the round trips): the repositories a work
  * gets count its writes. A work that throws before writing anything (a 412, a 481) simply rejects
  * and the batch goes on. A work that throws after writing, or any database error, poisons the batch:
@@ -34,6 +37,8 @@ const READS = new Set(['live', 'byEtag', 'byClient', 'presentities', 'byId', 'by
 const CONDITIONAL = new Set(['publications.updateLive', 'publications.removeLive', 'publications.replace', 'publications.remove', 'subscriptions.remove', 'rules.remove']);
 
 class Poisoned extends Error {}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 export class GroupCommitStore implements Store {
   readonly publications: Store['publications'];
@@ -90,20 +95,27 @@ export class GroupCommitStore implements Store {
       await this.inner.transaction(p.work).then(p.resolve, p.reject);
       return;
     }
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    let outcomes: Outcome[] = [];
     try {
       await this.inner.transaction(async (tx) => {
-        for (const p of batch) {
+        // The works run side by side: their statements of one turn are coalesced into one each
+        // (coalescer.ts). They touch different presentities (each holds its presentity's lock until
+        // this commit), so any interleaving equals running them one after another.
+        const settled = await Promise.allSettled(batch.map(async (p): Promise<Outcome> => {
           const counted = countingWrites(tx);
           try {
-            outcomes.push({ ok: true, value: await p.work(counted.repos) });
+            return { ok: true, value: await p.work(counted.repos) };
           } catch (error) {
             // Only a domain refusal before any write leaves the transaction usable; a database error
             // (even in a read) aborts it on PostgreSQL.
             if (counted.writes() > 0 || !isPresenceError(error)) throw new Poisoned();
-            outcomes.push({ ok: false, error });
+            return { ok: false, error };
           }
-        }
+        }));
+        outcomes = settled.map((o) => {
+          if (o.status === 'rejected') throw new Poisoned();
+          return o.value;
+        });
       });
     } catch {
       // Rolled back: each work alone, in arrival order, with its own outcome.

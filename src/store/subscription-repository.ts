@@ -16,10 +16,44 @@ import {
   type Row,
   type SubscriptionPatch,
 } from './rows';
+import { byCall, coalescing, firstOfEach, keyed, runKeyed, type KeyColumn } from './batch-sql';
+import { Coalescer } from './coalescer';
 import { deleteBatch, likeLiteral } from './sql';
 
+type ForKey = readonly [presentity: string, event: string, now: number];
+type DialogKey = readonly [callId: string, localTag: string, remoteTag: string];
+type Update = readonly [id: string, patch: SubscriptionPatch];
+
+const FOR_K: readonly KeyColumn[] = [['presentity', 'text'], ['event', 'text'], ['now', 'bigint']];
+const DIALOG_K: readonly KeyColumn[] = [['call_id', 'text'], ['local_tag', 'text'], ['remote_tag', 'text']];
+/** Element types of the columns an update patch can set (subscriptionPatchToRow). */
+const PATCH_TYPES: Readonly<Record<string, KeyColumn[1]>> = {
+  [SUB.expiresAt]: 'bigint', [SUB.remoteCseq]: 'bigint', [SUB.state]: 'text', [SUB.reason]: 'text', [SUB.remoteTarget]: 'text',
+  [SUB.viaTransport]: 'text', [SUB.viaHost]: 'text', [SUB.viaPort]: 'integer', [SUB.viaConnectionId]: 'text', [SUB.updatedAt]: 'bigint',
+};
+
+/**
+ * The hot methods (forPresentity, byDialog, the CSeq bump, insert, update, remove) are coalesced
+ * (coalescer.ts): the calls of one turn share one statement; calls on the same subscription never do.
+ */
 export class KnexSubscriptionRepository implements SubscriptionRepository {
-  constructor(private readonly db: Knex) {}
+  private readonly forCalls: Coalescer<ForKey, Subscription[]>;
+  private readonly dialogCalls: Coalescer<DialogKey, Subscription | undefined>;
+  private readonly cseqBumps: Coalescer<string, number | undefined>;
+  private readonly inserts: Coalescer<Subscription, void>;
+  private readonly updates: Coalescer<Update, void>;
+  private readonly removes: Coalescer<string, boolean>;
+
+  constructor(private readonly db: Knex) {
+    const bounds = coalescing(db);
+    const byId = { ...bounds, key: (id: string): string => id };
+    this.forCalls = new Coalescer((keys) => this.forMany(keys), bounds);
+    this.dialogCalls = new Coalescer((keys) => this.dialogMany(keys), bounds);
+    this.cseqBumps = new Coalescer((ids) => this.bumpMany(ids), byId);
+    this.inserts = new Coalescer((subs) => this.insertMany(subs), { ...bounds, key: (s) => s.id });
+    this.updates = new Coalescer((us) => this.updateMany(us), { ...bounds, key: (u) => u[0] });
+    this.removes = new Coalescer((ids) => this.removeMany(ids), byId);
+  }
 
   private table(): Knex.QueryBuilder {
     return this.db(T.subscriptions);
@@ -30,8 +64,13 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
     return q.andWhere(SUB.expiresAt, '>', now).andWhereNot(SUB.state, 'terminated');
   }
 
-  async insert(s: Subscription): Promise<void> {
-    await this.table().insert(subscriptionToRow(s));
+  insert(s: Subscription): Promise<void> {
+    return this.inserts.call(s);
+  }
+
+  private async insertMany(subs: readonly Subscription[]): Promise<void[]> {
+    await this.table().insert(subs.map(subscriptionToRow));
+    return subs.map(() => undefined);
   }
 
   async byId(id: string): Promise<Subscription | undefined> {
@@ -40,17 +79,25 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
   }
 
   /** RFC 3261 §12.2.2: an in-dialog request is matched by Call-ID, local tag and remote tag. */
-  async byDialog(callId: string, localTag: string, remoteTag: string): Promise<Subscription | undefined> {
-    const row: Row | undefined = await this.table()
-      .where({ [SUB.callId]: callId, [SUB.localTag]: localTag, [SUB.remoteTag]: remoteTag })
-      .first();
-    return row && subscriptionFromRow(row);
+  byDialog(callId: string, localTag: string, remoteTag: string): Promise<Subscription | undefined> {
+    return this.dialogCalls.call([callId, localTag, remoteTag]);
   }
 
-  async forPresentity(presentity: string, event: string, now: number): Promise<Subscription[]> {
-    const q = this.table().where({ [SUB.presentity]: presentity, [SUB.event]: event });
-    const rows: Row[] = await this.live(q, now).orderBy([SUB.createdAt, SUB.id]);
-    return rows.map(subscriptionFromRow);
+  private async dialogMany(keys: readonly DialogKey[]): Promise<Array<Subscription | undefined>> {
+    const rows = await runKeyed(this.db, `SELECT k.k_i, t.* FROM {k} JOIN "${T.subscriptions}" t ON t."${SUB.callId}" = k.k_call_id
+      AND t."${SUB.localTag}" = k.k_local_tag AND t."${SUB.remoteTag}" = k.k_remote_tag`, keyed(DIALOG_K, keys));
+    return firstOfEach(byCall(rows, keys.length)).map((r) => r && subscriptionFromRow(r));
+  }
+
+  forPresentity(presentity: string, event: string, now: number): Promise<Subscription[]> {
+    return this.forCalls.call([presentity, event, now]);
+  }
+
+  private async forMany(keys: readonly ForKey[]): Promise<Subscription[][]> {
+    const rows = await runKeyed(this.db, `SELECT k.k_i, t.* FROM {k} JOIN "${T.subscriptions}" t ON t."${SUB.presentity}" = k.k_presentity COLLATE "C"
+      AND t."${SUB.event}" = k.k_event AND t."${SUB.expiresAt}" > k.k_now AND t."${SUB.state}" <> 'terminated'
+      ORDER BY k.k_i, t."${SUB.createdAt}", t."${SUB.id}"`, keyed(FOR_K, keys));
+    return byCall(rows, keys.length).map((g) => g.map(subscriptionFromRow));
   }
 
   /** Same device = same Contact (remote target) or, when the watcher sent one, same +sip.instance. */
@@ -72,24 +119,50 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
   }
 
   async update(id: string, patch: SubscriptionPatch): Promise<void> {
-    const row = subscriptionPatchToRow(patch);
-    if (Object.keys(row).length === 0) return;
-    await this.table().where(SUB.id, id).update(row);
+    if (Object.keys(subscriptionPatchToRow(patch)).length === 0) return;
+    await this.updates.call([id, patch]);
+  }
+
+  /** Patches of the same shape (the same columns) share one UPDATE … FROM unnest(…). */
+  private async updateMany(us: readonly Update[]): Promise<void[]> {
+    const shapes = new Map<string, Array<[string, Row]>>();
+    for (const [id, patch] of us) {
+      const row = subscriptionPatchToRow(patch);
+      const shape = Object.keys(row).sort().join(',');
+      shapes.set(shape, [...(shapes.get(shape) ?? []), [id, row]]);
+    }
+    for (const [shape, group] of shapes) {
+      const cols = shape.split(',');
+      const k = keyed([['id', 'text'], ...cols.map((c): KeyColumn => [c, PATCH_TYPES[c] ?? 'text'])], group.map(([id, row]) => [id, ...cols.map((c) => row[c])]));
+      const set = cols.map((c) => `"${c}" = k."k_${c}"`).join(', ');
+      await runKeyed(this.db, `UPDATE "${T.subscriptions}" t SET ${set} FROM {k} WHERE t."${SUB.id}" = k.k_id`, k);
+    }
+    return us.map(() => undefined);
   }
 
   /** CSeq of the next NOTIFY, bumped atomically (DESIGN.md, Storage: `UPDATE … RETURNING`). */
-  async nextCseq(id: string): Promise<number | undefined> {
-    return this.bump(id, SUB.localCseq);
+  nextCseq(id: string): Promise<number | undefined> {
+    return this.cseqBumps.call(id);
   }
 
-  /** One UPDATE … WHERE id = ANY(…) RETURNING for a whole fan-out instead of one per watcher. */
+  /** The CSeqs of a whole fan-out (and of every other NOTIFY of this turn) in one UPDATE … WHERE id = ANY(…). */
   async nextCseqs(ids: readonly string[]): Promise<Map<string, number>> {
-    if (ids.length === 0) return new Map();
+    const cseqs = await Promise.all(ids.map((id) => this.cseqBumps.call(id)));
+    const out = new Map<string, number>();
+    ids.forEach((id, i) => {
+      const c = cseqs[i];
+      if (c !== undefined) out.set(id, c);
+    });
+    return out;
+  }
+
+  private async bumpMany(ids: readonly string[]): Promise<Array<number | undefined>> {
     const rows: Row[] = await this.table()
       .whereRaw('?? = ANY(?)', [SUB.id, [...ids]])
       .increment(SUB.localCseq, 1)
       .returning([SUB.id, SUB.localCseq]);
-    return new Map(rows.map((r) => [String(r[SUB.id]), toNumber(r[SUB.localCseq])]));
+    const got = new Map(rows.map((r) => [String(r[SUB.id]), toNumber(r[SUB.localCseq])]));
+    return ids.map((id) => got.get(id));
   }
 
   /** RFC 3858 §4: the watcherinfo version increases by one with every NOTIFY. */
@@ -103,9 +176,14 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
     return first === undefined ? undefined : toNumber(first[col]);
   }
 
-  async remove(id: string): Promise<boolean> {
-    const rows: Row[] = await this.table().where(SUB.id, id).del().returning([SUB.id]);
-    return rows.length > 0;
+  remove(id: string): Promise<boolean> {
+    return this.removes.call(id);
+  }
+
+  private async removeMany(ids: readonly string[]): Promise<boolean[]> {
+    const rows: Row[] = await this.table().whereRaw('?? = ANY(?)', [SUB.id, [...ids]]).del().returning([SUB.id]);
+    const gone = new Set(rows.map((r) => String(r[SUB.id])));
+    return ids.map((id) => gone.has(id));
   }
 
   async takeExpired(now: number, limit: number): Promise<Subscription[]> {

@@ -3,21 +3,34 @@ import type { Knex } from 'knex';
 import type { WatcherRecord } from '../presence/model';
 import type { WatcherRepository } from '../presence/ports';
 import { CTID, T, WAT, watcherFromRow, watcherToRow, type Row } from './rows';
+import { coalescing } from './batch-sql';
+import { Coalescer } from './coalescer';
 import { deleteBatch } from './sql';
 
+/** upsert is coalesced (coalescer.ts): the records of one turn share one INSERT … ON CONFLICT. */
 export class KnexWatcherRepository implements WatcherRepository {
-  constructor(private readonly db: Knex) {}
+  private readonly upserts: Coalescer<WatcherRecord, void>;
+
+  constructor(private readonly db: Knex) {
+    // One row may be touched once per statement ("ON CONFLICT DO UPDATE command cannot affect row a second time").
+    this.upserts = new Coalescer((ws) => this.upsertMany(ws), { ...coalescing(db), key: (w) => `${w.presentity}\0${w.event}\0${w.subscriptionId}` });
+  }
 
   private table(): Knex.QueryBuilder {
     return this.db(T.watchers);
   }
 
   /** Keyed by (presentity, event, subscriptionId); an update keeps the original createdAt. */
-  async upsert(w: WatcherRecord): Promise<void> {
+  upsert(w: WatcherRecord): Promise<void> {
+    return this.upserts.call(w);
+  }
+
+  private async upsertMany(ws: readonly WatcherRecord[]): Promise<void[]> {
     await this.table()
-      .insert(watcherToRow(w))
+      .insert(ws.map(watcherToRow))
       .onConflict([WAT.presentity, WAT.event, WAT.subscriptionId])
       .merge([WAT.watcher, WAT.watcherDisplayName, WAT.status, WAT.lastEvent, WAT.updatedAt]);
+    return ws.map(() => undefined);
   }
 
   async list(presentity: string, event: string): Promise<WatcherRecord[]> {

@@ -426,6 +426,50 @@ describe.each(backends())('store contract on $name', ({ name, url }) => {
       expect(await store.publications.live(ALICE, 'presence', NOW)).toHaveLength(20);
     });
 
+    it('coalesced calls of one turn each get their own rows (live, forPresentity, byDialog)', async () => {
+      const aors = range(30).map((i) => `sip:u${i}@example.com`);
+      await Promise.all(aors.map((a, i) => store.publications.insert(pub({ presentity: a, etag: `e${i}`, body: `<b${i}/>` }))));
+      await Promise.all(aors.filter((_, i) => i % 3 === 0).map((a, i) =>
+        store.subscriptions.insert(sub({ id: `s${i}`, presentity: a, callId: `c${i}`, localTag: `lt${i}` }))));
+      const [lives, fors, dialogs] = await Promise.all([
+        Promise.all(aors.map((a) => store.publications.live(a, 'presence', NOW))),
+        Promise.all(aors.map((a) => store.subscriptions.forPresentity(a, 'presence', NOW))),
+        Promise.all(range(12).map((i) => store.subscriptions.byDialog(`c${i}`, `lt${i}`, 'rt1'))),
+      ]);
+      lives.forEach((l, i) => expect(l.map((p) => [p.presentity, p.body])).toEqual([[aors[i], `<b${i}/>`]]));
+      fors.forEach((f, i) => expect(f.map((x) => x.presentity)).toEqual(i % 3 === 0 ? [aors[i]] : []));
+      dialogs.forEach((d, i) => expect(d?.id).toBe(i < 10 ? `s${i}` : undefined));
+    });
+
+    it('coalesced writes of one turn each get their own outcome (updateLive, removeLive, remove, update, upsert)', async () => {
+      const aors = range(20).map((i) => `sip:w${i}@example.com`);
+      await Promise.all(aors.map((a, i) => store.publications.insert(pub({ presentity: a, etag: `e${i}` }))));
+      await Promise.all(aors.map((a, i) => store.subscriptions.insert(sub({ id: `s${i}`, presentity: a, callId: `c${i}` }))));
+      // Even i: a modify with a body and a client; odd i: a refresh; i % 5 == 4: a stale entity-tag (no row).
+      const updated = await Promise.all(aors.map((a, i) => store.publications.updateLive(a, 'presence', i % 5 === 4 ? 'stale' : `e${i}`, NOW,
+        i % 2 === 0 ? { etag: `f${i}`, expiresAt: NOW + 9000, body: `<m${i}/>`, contentType: 'x/y', receivedAt: NOW, source: 'http', client: `c${i}` } : { etag: `f${i}`, expiresAt: NOW + 9000 })));
+      updated.forEach((u, i) => {
+        if (i % 5 === 4) return expect(u).toBeUndefined();
+        expect(u).toMatchObject(i % 2 === 0 ? { etag: `f${i}`, body: `<m${i}/>`, client: `c${i}`, source: 'http' } : { etag: `f${i}`, body: '<presence/>', client: null, source: 'sip' });
+      });
+      const removed = await Promise.all(aors.map((a, i) => store.publications.removeLive(a, 'presence', i % 2 === 0 ? `f${i}` : 'nope', NOW)));
+      expect(removed.map((r) => r?.presentity ?? null)).toEqual(aors.map((a, i) => (i % 2 === 0 && i % 5 !== 4 ? a : null)));
+      await Promise.all(range(20).map((i) => store.subscriptions.update(`s${i}`, i % 2 ? { state: 'terminated', reason: 'timeout' } : { expiresAt: NOW + i, remoteCseq: 5 + i })));
+      const subs = await Promise.all(range(20).map((i) => store.subscriptions.byId(`s${i}`)));
+      subs.forEach((s, i) => expect(s).toMatchObject(i % 2 ? { state: 'terminated', reason: 'timeout', remoteCseq: 1 } : { state: 'active', expiresAt: NOW + i, remoteCseq: 5 + i }));
+      expect(await Promise.all(['s1', 's1', 's2', 'none'].map((id) => store.subscriptions.remove(id)))).toEqual([true, false, true, false]);
+      await Promise.all(['pending', 'active', 'terminated'].map((status) => store.watchers.upsert(watcher({ status: status as WatcherRecord['status'] }))));
+      expect((await store.watchers.list(ALICE, 'presence')).map((w) => w.status)).toEqual(['terminated']);
+    });
+
+    it('concurrent CSeq bumps of one subscription in one turn each get their own value', async () => {
+      await store.subscriptions.insert(sub());
+      await store.subscriptions.insert(sub({ id: 's2', callId: 'c2' }));
+      const [a, b, m] = await Promise.all([store.subscriptions.nextCseq('s1'), store.subscriptions.nextCseq('s1'), store.subscriptions.nextCseqs(['s1', 's2', 'gone'])]);
+      expect([a, b, m.get('s1')].sort()).toEqual([1, 2, 3]);
+      expect([...m.entries()].filter(([k]) => k !== 's1')).toEqual([['s2', 1]]);
+    });
+
     it('ping answers true while the database answers and false once closed', async () => {
       const u = await url();
       const s = createStore(createKnex(u));

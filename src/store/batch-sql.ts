@@ -1,0 +1,59 @@
+/**
+ * Multi-row statements for coalesced calls (coalescer.ts): the arguments of N calls travel as typed
+ * arrays, `unnest(…) WITH ORDINALITY` turns them into a keyed relation `k`, and the statement joins
+ * (or updates, or deletes) the table against it. The SQL text is the same for 1 or 500 calls, and
+ * the ordinality column `k_i` (1-based) says which call each returned row belongs to.
+ * Runs unchanged on PostgreSQL and PGlite. Column and table names come from rows.ts.
+ */
+import type { Knex } from 'knex';
+import { toNumber, type Row } from './rows';
+
+/** A column of `k`: its name and PostgreSQL element type. */
+export type KeyColumn = readonly [name: string, type: 'text' | 'bigint' | 'integer' | 'boolean' | 'jsonb'];
+
+export interface Keyed {
+  /** `unnest(?::text[], …) WITH ORDINALITY AS k(k_a, …, k_i)` */
+  sql: string;
+  bindings: unknown[];
+}
+
+/** The relation `k` of `tuples` (one per call; tuple[j] is the value of cols[j]). */
+export function keyed(cols: readonly KeyColumn[], tuples: readonly (readonly unknown[])[]): Keyed {
+  const arrays = cols.map((_, j) => tuples.map((t) => t[j] ?? null));
+  const args = cols.map(([, type]) => `?::${type}[]`).join(', ');
+  const names = [...cols.map(([name]) => `k_${name}`), 'k_i'].join(', ');
+  return { sql: `unnest(${args}) WITH ORDINALITY AS k(${names})`, bindings: arrays };
+}
+
+/** The rows of a keyed statement grouped by call: result[i] holds the rows of call i (0-based), in row order. */
+export function byCall(rows: readonly Row[], calls: number): Row[][] {
+  const out: Row[][] = Array.from({ length: calls }, () => []);
+  for (const r of rows) {
+    const i = toNumber(r.k_i) - 1;
+    const bucket = out[i];
+    if (bucket === undefined) throw new Error(`store: keyed row for call ${i + 1} of ${calls}`);
+    bucket.push(r);
+  }
+  return out;
+}
+
+/** Run a keyed statement: `{k}` in `sql` stands for the relation; bindings before and after it are given. */
+export async function runKeyed(db: Knex, sql: string, k: Keyed, before: unknown[] = [], after: unknown[] = []): Promise<Row[]> {
+  const result = await db.raw<{ rows: Row[] }>(sql.replace('{k}', k.sql), [...before, ...k.bindings, ...after] as Knex.RawBinding[]);
+  return result.rows;
+}
+
+/** The first row of each call, or undefined. */
+export function firstOfEach(groups: readonly Row[][]): Array<Row | undefined> {
+  return groups.map((g) => g[0]);
+}
+
+/** Whether a knex is bound to a transaction (one connection: one coalesced statement at a time). */
+export function inTransaction(db: Knex): boolean {
+  return (db as unknown as { isTransaction?: boolean }).isTransaction === true;
+}
+
+/** Coalescer bounds for a repository on this knex: root statements share the pool, a transaction has one connection. */
+export function coalescing(db: Knex): { maxBatch: number; maxInFlight: number } {
+  return { maxBatch: 500, maxInFlight: inTransaction(db) ? 1 : 4 };
+}
