@@ -1,5 +1,5 @@
 /** Injected time, randomness and timers (DESIGN habit 6): never Date.now() outside this file. */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 
 export interface Clock {
   /** Milliseconds since the epoch. */
@@ -27,9 +27,29 @@ export interface Random {
   token(bytes: number): string;
 }
 
-export const cryptoRandom: Random = {
-  token: (bytes) => randomBytes(bytes).toString('base64url'),
-};
+/**
+ * Tokens cut from a pool of CSPRNG bytes refilled 4 KiB at a time: a call to the kernel's generator per
+ * entity-tag or To-tag was 2-3 % of a PUBLISH's CPU. Every byte is used once; the output is the same
+ * crypto-quality randomness as randomBytes().
+ */
+export function pooledCryptoRandom(poolBytes = 4096): Random {
+  const pool = Buffer.allocUnsafe(poolBytes);
+  let used = poolBytes;
+  return {
+    token(bytes) {
+      if (bytes > poolBytes) return randomBytes(bytes).toString('base64url');
+      if (used + bytes > poolBytes) {
+        randomFillSync(pool);
+        used = 0;
+      }
+      const out = pool.toString('base64url', used, used + bytes);
+      used += bytes;
+      return out;
+    },
+  };
+}
+
+export const cryptoRandom: Random = pooledCryptoRandom();
 
 export interface Timers {
   setTimeout(fn: () => void, ms: number): NodeJS.Timeout;

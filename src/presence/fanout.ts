@@ -42,9 +42,10 @@ export class Fanout {
    * One subscription's NOTIFY with the current state (first NOTIFY, refresh, state change).
    * `withState`: a terminating NOTIFY that still carries the state (RFC 6665 §4.4.3 fetch).
    */
-  async notifyOne(sub: Subscription, override?: { state: SubscriptionState; reason?: TerminationReason; withState?: boolean }): Promise<void> {
+  async notifyOne(sub: Subscription, override?: { state?: SubscriptionState; reason?: TerminationReason; withState?: boolean; cseq?: number }): Promise<void> {
     const state = override?.state ?? sub.state;
-    const reason = override?.reason ? { reason: override.reason } : {};
+    // A CSeq already reserved (the first NOTIFY's, stored with the row) or read from a removed row.
+    const reason = { ...(override?.reason ? { reason: override.reason } : {}), ...(override?.cseq !== undefined ? { cseq: override.cseq } : {}) };
     // RFC 6665 §4.4.3: a fetch (Expires: 0) gets "a NOTIFY request containing resource state" that also ends it.
     const withBody = state === 'active' || (override?.withState === true && sub.state === 'active');
     if (!withBody) {

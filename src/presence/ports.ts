@@ -61,6 +61,8 @@ export interface SubscriptionRepository {
   /** Atomically increment and return the watcherinfo version; undefined if gone. */
   nextVersion(id: string): Promise<number | undefined>;
   remove(id: string): Promise<boolean>;
+  /** Delete the subscription and return it as it was (its last CSeq); undefined if it was gone. */
+  take(id: string): Promise<Subscription | undefined>;
   /** Delete up to `limit` expired subscriptions and return them (one caller per row). */
   takeExpired(now: number, limit: number): Promise<Subscription[]>;
   /** Subscriptions of `watcher` (an AOR or, without user part, a domain) to a presentity; for rule re-evaluation. */

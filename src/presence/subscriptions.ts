@@ -14,6 +14,9 @@ import type { Subscription, TerminationReason, Via, WatcherEvent, WatcherRecord 
 import type { Repositories, Store } from './ports';
 import { transition } from './subscription-state';
 
+/** CSeq of the first NOTIFY of a new subscription (RFC 3261 §8.1.1.5: any value below 2^31 may start). */
+const FIRST_NOTIFY_CSEQ = 1;
+
 export interface SubscribeRequest {
   presentity: string;
   event: string | undefined;
@@ -86,7 +89,9 @@ export class SubscriptionService {
       presentity: r.presentity, event: pkg.name, eventId: r.eventId,
       watcher: r.watcher, watcherDisplayName: r.watcherDisplayName,
       callId: r.callId, remoteTag: r.remoteTag, localTag: `${this.o.toTagPref}${this.o.random.token(9)}`,
-      remoteUri: r.remoteUri, localUri: r.localUri, remoteCseq: r.cseq, localCseq: 0,
+      remoteUri: r.remoteUri, localUri: r.localUri, remoteCseq: r.cseq,
+      // The first NOTIFY's CSeq is reserved with the row: no UPDATE to take it (later ones are bumped atomically).
+      localCseq: FIRST_NOTIFY_CSEQ,
       remoteTarget: r.remoteTarget, routeSet: r.routeSet, contactInstance: r.contactInstance, via: r.via,
       state: transition('init', state), reason: null, expiresAt: now + expires * 1000, version: 0,
       node: this.o.nodeId, createdAt: now, updatedAt: now,
@@ -113,11 +118,11 @@ export class SubscriptionService {
         if (expires === 0) {
           // RFC 6665 §4.4.3: a fetch gets one NOTIFY "containing resource state", terminated;reason=timeout;
           // ending it gives the winfo watchers the full list, so no partial "new watcher" before it.
-          await this.o.fanout.notifyOne(sub, { state: 'terminated', reason: 'timeout', withState: true });
+          await this.o.fanout.notifyOne(sub, { state: 'terminated', reason: 'timeout', withState: true, cseq: FIRST_NOTIFY_CSEQ });
           await this.end(sub, 'timeout', false);
           return;
         }
-        await this.o.fanout.notifyOne(sub);
+        await this.o.fanout.notifyOne(sub, { cseq: FIRST_NOTIFY_CSEQ });
         // seed 001: a new presence watcher → partial winfo to the presentity's winfo subscribers.
         if (record) await this.o.fanout.watchersChanged(r.presentity, [record]);
       },
@@ -148,17 +153,20 @@ export class SubscriptionService {
   }
 
   /**
-   * End a subscription: NOTIFY terminated (RFC 6665 §4.2.2), remove it, record the watcher as
-   * terminated and give the presentity's winfo watchers the full list (seed 001).
+   * End a subscription: remove it, record the watcher as terminated, NOTIFY terminated (RFC 6665 §4.2.2)
+   * with the CSeq after the removed row's last one, and give the presentity's winfo watchers the full
+   * list (seed 001). Removing first takes the final CSeq from the same statement, and a subscription
+   * that is already gone (the sweeper or another node ended it) is told nothing twice.
    */
   async end(sub: Subscription, reason: TerminationReason, tell = true): Promise<void> {
-    if (tell) await this.o.fanout.notifyOne(sub, { state: 'terminated', reason });
     const removed = await this.o.store.transaction((tx) => this.drop(tx, sub, reason));
-    if (removed && sub.event === 'presence') await this.o.fanout.watchersChanged(sub.presentity, [], true);
+    if (!removed) return;
+    if (tell) await this.o.fanout.notifyOne(sub, { state: 'terminated', reason, cseq: removed.localCseq + 1 });
+    if (sub.event === 'presence') await this.o.fanout.watchersChanged(sub.presentity, [], true);
   }
 
-  private async drop(tx: Repositories, sub: Subscription, reason: TerminationReason = 'deactivated'): Promise<boolean> {
-    const removed = await tx.subscriptions.remove(sub.id);
+  private async drop(tx: Repositories, sub: Subscription, reason: TerminationReason = 'deactivated'): Promise<Subscription | undefined> {
+    const removed = await tx.subscriptions.take(sub.id);
     if (removed && sub.event === 'presence') {
       await tx.watchers.upsert({ ...watcherRecord(sub, reason === 'invariant' ? 'deactivated' : reason, this.o.clock.now()), status: 'terminated' });
     }

@@ -34,7 +34,7 @@ export interface GroupCommitOptions {
 const READS = new Set(['live', 'byEtag', 'byClient', 'presentities', 'byId', 'byDialog', 'forPresentity', 'sameDevice', 'forWatcher', 'count', 'list', 'ruleFor']);
 
 /** Writes whose result says whether they changed a row (undefined/false: nothing written). */
-const CONDITIONAL = new Set(['publications.updateLive', 'publications.removeLive', 'publications.replace', 'publications.remove', 'subscriptions.remove', 'rules.remove']);
+const CONDITIONAL = new Set(['publications.updateLive', 'publications.removeLive', 'publications.replace', 'publications.remove', 'subscriptions.remove', 'subscriptions.take', 'rules.remove']);
 
 class Poisoned extends Error {}
 

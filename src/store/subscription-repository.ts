@@ -23,8 +23,10 @@ import { deleteBatch, likeLiteral } from './sql';
 type ForKey = readonly [presentity: string, event: string, now: number];
 type DialogKey = readonly [callId: string, localTag: string, remoteTag: string];
 type Update = readonly [id: string, patch: SubscriptionPatch];
+type DeviceKey = readonly [presentity: string, event: string, watcher: string, remoteTarget: string, instance: string | null];
 
 const FOR_K: readonly KeyColumn[] = [['presentity', 'text'], ['event', 'text'], ['now', 'bigint']];
+const DEVICE_K: readonly KeyColumn[] = [['presentity', 'text'], ['event', 'text'], ['watcher', 'text'], ['remote_target', 'text'], ['instance', 'text']];
 const DIALOG_K: readonly KeyColumn[] = [['call_id', 'text'], ['local_tag', 'text'], ['remote_tag', 'text']];
 /** Element types of the columns an update patch can set (subscriptionPatchToRow). */
 const PATCH_TYPES: Readonly<Record<string, KeyColumn[1]>> = {
@@ -43,6 +45,8 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
   private readonly inserts: Coalescer<Subscription, void>;
   private readonly updates: Coalescer<Update, void>;
   private readonly removes: Coalescer<string, boolean>;
+  private readonly takes: Coalescer<string, Subscription | undefined>;
+  private readonly deviceCalls: Coalescer<DeviceKey, Subscription[]>;
 
   constructor(private readonly db: Knex) {
     const bounds = coalescing(db);
@@ -53,6 +57,8 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
     this.inserts = new Coalescer((subs) => this.insertMany(subs), { ...bounds, key: (s) => s.id });
     this.updates = new Coalescer((us) => this.updateMany(us), { ...bounds, key: (u) => u[0] });
     this.removes = new Coalescer((ids) => this.removeMany(ids), byId);
+    this.takes = new Coalescer((ids) => this.takeMany(ids), byId);
+    this.deviceCalls = new Coalescer((keys) => this.deviceMany(keys), bounds);
   }
 
   private table(): Knex.QueryBuilder {
@@ -101,21 +107,16 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
   }
 
   /** Same device = same Contact (remote target) or, when the watcher sent one, same +sip.instance. */
-  async sameDevice(
-    presentity: string,
-    event: string,
-    watcher: string,
-    remoteTarget: string,
-    instance: string | null,
-  ): Promise<Subscription[]> {
-    const rows: Row[] = await this.table()
-      .where({ [SUB.presentity]: presentity, [SUB.event]: event, [SUB.watcher]: watcher })
-      .andWhere((w) => {
-        w.where(SUB.remoteTarget, remoteTarget);
-        if (instance !== null) w.orWhere(SUB.contactInstance, instance);
-      })
-      .orderBy([SUB.createdAt, SUB.id]);
-    return rows.map(subscriptionFromRow);
+  sameDevice(presentity: string, event: string, watcher: string, remoteTarget: string, instance: string | null): Promise<Subscription[]> {
+    return this.deviceCalls.call([presentity, event, watcher, remoteTarget, instance]);
+  }
+
+  private async deviceMany(keys: readonly DeviceKey[]): Promise<Subscription[][]> {
+    const rows = await runKeyed(this.db, `SELECT k.k_i, t.* FROM {k} JOIN "${T.subscriptions}" t ON t."${SUB.presentity}" = k.k_presentity COLLATE "C"
+      AND t."${SUB.event}" = k.k_event AND t."${SUB.watcher}" = k.k_watcher COLLATE "C"
+      AND (t."${SUB.remoteTarget}" = k.k_remote_target OR (k.k_instance IS NOT NULL AND t."${SUB.contactInstance}" = k.k_instance))
+      ORDER BY k.k_i, t."${SUB.createdAt}", t."${SUB.id}"`, keyed(DEVICE_K, keys));
+    return byCall(rows, keys.length).map((g) => g.map(subscriptionFromRow));
   }
 
   async update(id: string, patch: SubscriptionPatch): Promise<void> {
@@ -178,6 +179,16 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
 
   remove(id: string): Promise<boolean> {
     return this.removes.call(id);
+  }
+
+  take(id: string): Promise<Subscription | undefined> {
+    return this.takes.call(id);
+  }
+
+  private async takeMany(ids: readonly string[]): Promise<Array<Subscription | undefined>> {
+    const rows: Row[] = await this.table().whereRaw('?? = ANY(?)', [SUB.id, [...ids]]).del().returning('*');
+    const gone = new Map(rows.map((r) => [String(r[SUB.id]), subscriptionFromRow(r)]));
+    return ids.map((id) => gone.get(id));
   }
 
   private async removeMany(ids: readonly string[]): Promise<boolean[]> {

@@ -263,6 +263,25 @@ describe.each(backends())('store contract on $name', ({ name, url }) => {
       expect(await store.subscriptions.nextVersion('gone')).toBeUndefined();
     });
 
+    it('take deletes a subscription and returns it with its last CSeq, once', async () => {
+      await store.subscriptions.insert(sub({ localCseq: 1 }));
+      await store.subscriptions.nextCseq('s1');
+      expect(await store.subscriptions.take('s1')).toMatchObject({ id: 's1', localCseq: 2, routeSet: sub().routeSet });
+      expect(await store.subscriptions.take('s1')).toBeUndefined();
+      expect(await store.subscriptions.byId('s1')).toBeUndefined();
+    });
+
+    it('sameDevice calls of one turn each get their own device matches', async () => {
+      await store.subscriptions.insert(sub());
+      await store.subscriptions.insert(sub({ id: 's2', callId: 'c2', remoteTarget: 'sip:bob@10.0.0.3', contactInstance: '<urn:uuid:1>' }));
+      const [byContact, byInstance, neither] = await Promise.all([
+        store.subscriptions.sameDevice(ALICE, 'presence', 'sip:bob@example.org', 'sip:bob@10.0.0.2:5060', null),
+        store.subscriptions.sameDevice(ALICE, 'presence', 'sip:bob@example.org', 'sip:bob@10.9.9.9', '<urn:uuid:1>'),
+        store.subscriptions.sameDevice(ALICE, 'presence', 'sip:bob@example.org', 'sip:bob@10.9.9.9', null),
+      ]);
+      expect([byContact.map((x) => x.id), byInstance.map((x) => x.id), neither]).toEqual([['s1'], ['s2'], []]);
+    });
+
     it('remove is true once, then false', async () => {
       await store.subscriptions.insert(sub());
       expect(await store.subscriptions.remove('s1')).toBe(true);

@@ -4,7 +4,7 @@
  */
 import { startHerald, type RunningHerald } from '../support/herald';
 import { SipTestClient, tagOf } from '../support/sip-client';
-import { WAIT, bodyOf, cseqOf, nthNotify, notifiesOf, publish, rawHeaders, rnd, sleep, subState, subscribe, eventually } from '../support/subscriber';
+import { WAIT, bodyOf, cseqOf, nextNotify, nthNotify, notifiesOf, publish, rawHeaders, resubscribe, rnd, sleep, subState, subscribe, eventually } from '../support/subscriber';
 
 const transports = ['udp', 'tcp'] as const;
 
@@ -135,6 +135,19 @@ describe.each(transports)('RFC 6665 new SUBSCRIBE over %s', (transport) => {
     // Every publish produced a NOTIFY with the state published, in order.
     const bodies = notifiesOf(watcher, dialog!).slice(1).map((n) => /<basic>(\w+)<\/basic>/.exec(bodyOf(n))?.[1]);
     expect(bodies[bodies.length - 1]).toBe('open');
+  });
+
+  it('RFC 3261 §12.2.1.1: the final NOTIFY after an un-SUBSCRIBE has a higher CSeq than every NOTIFY before it', async () => {
+    const p = presentity();
+    const { dialog } = await subscribe(watcher, p);
+    await nthNotify(watcher, dialog!, 0);
+    await publish(publisher, p, 'open');
+    await nthNotify(watcher, dialog!, 1);
+    expect((await resubscribe(watcher, dialog!, 0)).status).toBe(200);
+    const last = await nextNotify(watcher, dialog!, (n) => subState(n).startsWith('terminated'), true);
+    const earlier = notifiesOf(watcher, dialog!).filter((n) => n !== last).map(cseqOf);
+    expect(earlier.length).toBeGreaterThanOrEqual(2);
+    expect(cseqOf(last)).toBeGreaterThan(Math.max(...earlier));
   });
 
   it('RFC 6665 §4.2.2 / RFC 3261 §12.2.1.1: after quick successive changes the NOTIFY with the highest CSeq carries the latest state', async () => {
