@@ -11,6 +11,7 @@ import * as m0003 from './0003_create_watchers';
 import * as m0004 from './0004_create_pres_rules';
 import * as m0005 from './0005_create_registrations';
 import * as m0006 from './0006_create_api_keys';
+import * as m0007 from './0007_active_watchers_fillfactor';
 
 export interface NamedMigration {
   name: string;
@@ -24,4 +25,5 @@ export const MIGRATIONS: readonly NamedMigration[] = [
   { name: '0004_create_pres_rules', migration: m0004 },
   { name: '0005_create_registrations', migration: m0005 },
   { name: '0006_create_api_keys', migration: m0006 },
+  { name: '0007_active_watchers_fillfactor', migration: m0007 },
 ];

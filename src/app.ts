@@ -83,7 +83,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const firstHost = config.sipListen[0]?.host ?? '127.0.0.1';
   const advertisedHost = advertised(config.serverAddress, firstHost);
   const endpoint = new SipEndpoint({
-    transports, clock, timers, log: log.child({ component: 'sip' }), maxMessageSize: config.maxMessageSizeBytes,
+    transports, clock, timers, random, log: log.child({ component: 'sip' }), maxMessageSize: config.maxMessageSizeBytes,
     t1Ms: config.sipT1Ms, t2Ms: config.sipT2Ms, advertisedHost, maxInFlight: config.maxInFlight,
     onAnswered: (method, status) => metrics.sipRequest(method, status),
   });

@@ -51,6 +51,11 @@ export interface SubscriptionRepository {
   byDialog(callId: string, localTag: string, remoteTag: string): Promise<Subscription | undefined>;
   /** Non-terminated subscriptions to a presentity's event (the watchers to NOTIFY). */
   forPresentity(presentity: string, event: string, now: number): Promise<Subscription[]>;
+  /**
+   * The fan-out's read and CSeq bump in one statement (UPDATE … RETURNING): the live, ACTIVE subscriptions
+   * to a presentity's event, each with the CSeq of its next NOTIFY already taken (localCseq).
+   */
+  claimActive(presentity: string, event: string, now: number): Promise<Subscription[]>;
   /** Subscriptions of one watcher device (same contact or +sip.instance) to the same resource. */
   sameDevice(presentity: string, event: string, watcher: string, remoteTarget: string, instance: string | null): Promise<Subscription[]>;
   update(id: string, patch: Partial<Pick<Subscription, 'expiresAt' | 'remoteCseq' | 'state' | 'reason' | 'remoteTarget' | 'via' | 'updatedAt'>>): Promise<void>;
@@ -123,8 +128,9 @@ export interface Notification {
   state: SubscriptionState;
   reason?: TerminationReason;
   /**
-   * CSeq to use when the subscription row is already gone (the sweeper claimed and deleted it):
-   * the stored localCseq + 1. Otherwise the notifier bumps the stored counter atomically.
+   * A CSeq already taken: reserved with a new row, bumped by the fan-out's claim, or the stored
+   * localCseq + 1 of a row already gone (the sweeper claimed and deleted it). Otherwise the notifier
+   * bumps the stored counter atomically.
    */
   cseq?: number;
   /** Body and its type; absent for an empty NOTIFY (pending, terminated, no document). */

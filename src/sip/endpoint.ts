@@ -2,8 +2,7 @@
  * The SIP endpoint: transports in, parser, server transactions, the request handler, responses out;
  * and the client side for requests Herald sends (NOTIFY). Nothing a peer sends may throw out of here.
  */
-import { randomBytes } from 'node:crypto';
-import type { Clock, Timers } from '../clock';
+import { cryptoRandom, type Clock, type Random, type Timers } from '../clock';
 import type { Logger } from '../log';
 import { ClientTransactions, type ClientOutcome } from './client-transactions';
 import { parseVia } from './headers';
@@ -31,6 +30,8 @@ export interface EndpointOptions {
   transports: Transport[];
   clock: Clock;
   timers: Timers;
+  /** Branches of Herald's requests (default: the pooled CSPRNG). */
+  random?: Random;
   log: Logger;
   maxMessageSize: number;
   t1Ms: number;
@@ -170,7 +171,7 @@ export class SipEndpoint {
   sendRequest(req: SipRequest, to: Destination & { transport: TransportKind }): Promise<ClientOutcome> {
     const t = this.transport(to.transport) ?? this.o.transports[0];
     if (!t) return Promise.resolve({ status: 503, response: null });
-    const branch = `z9hG4bK${randomBytes(9).toString('base64url')}`;
+    const branch = `z9hG4bK${(this.o.random ?? cryptoRandom).token(9)}`;
     const via = `SIP/2.0/${t.kind.toUpperCase()} ${hostForUri(this.o.advertisedHost)}:${t.local.port};branch=${branch};rport`;
     const headers = new Headers([['Via', via], ...req.headers.entries().filter(([n]) => !/^(via|v)$/i.test(n))]);
     const bytes = serialize({ ...req, headers });

@@ -2,7 +2,7 @@
  * Building responses (RFC 3261 §8.2.6) and deciding where they go (§18.2.2, RFC 3581).
  * The only place, with http/, that turns a PresenceError into a status line.
  */
-import { randomBytes } from 'node:crypto';
+import { cryptoRandom } from '../clock';
 import { isDatabaseUnavailable, isPresenceError } from '../errors';
 import { Headers, type SipRequest, type SipResponse } from './message';
 import { parseVia, SipParseError } from './headers';
@@ -48,8 +48,9 @@ export function errorResponse(err: unknown): ResponseSpec {
   return { status: 500, reason: 'Server Internal Error' };
 }
 
+/** RFC 3261 §19.3: a To tag, "a cryptographically random number with at least 32 bits of randomness" (here 64). */
 export function newTag(): string {
-  return randomBytes(8).toString('hex');
+  return cryptoRandom.token(8);
 }
 
 /**

@@ -40,6 +40,7 @@ const PATCH_TYPES: Readonly<Record<string, KeyColumn[1]>> = {
  */
 export class KnexSubscriptionRepository implements SubscriptionRepository {
   private readonly forCalls: Coalescer<ForKey, Subscription[]>;
+  private readonly claims: Coalescer<ForKey, Subscription[]>;
   private readonly dialogCalls: Coalescer<DialogKey, Subscription | undefined>;
   private readonly cseqBumps: Coalescer<string, number | undefined>;
   private readonly inserts: Coalescer<Subscription, void>;
@@ -52,6 +53,7 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
     const bounds = coalescing(db);
     const byId = { ...bounds, key: (id: string): string => id };
     this.forCalls = new Coalescer((keys) => this.forMany(keys), bounds);
+    this.claims = new Coalescer((keys) => this.claimMany(keys), { ...bounds, key: (k) => `${k[0]}\0${k[1]}` });
     this.dialogCalls = new Coalescer((keys) => this.dialogMany(keys), bounds);
     this.cseqBumps = new Coalescer((ids) => this.bumpMany(ids), byId);
     this.inserts = new Coalescer((subs) => this.insertMany(subs), { ...bounds, key: (s) => s.id });
@@ -104,6 +106,18 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
       AND t."${SUB.event}" = k.k_event AND t."${SUB.expiresAt}" > k.k_now AND t."${SUB.state}" <> 'terminated'
       ORDER BY k.k_i, t."${SUB.createdAt}", t."${SUB.id}"`, keyed(FOR_K, keys));
     return byCall(rows, keys.length).map((g) => g.map(subscriptionFromRow));
+  }
+
+  claimActive(presentity: string, event: string, now: number): Promise<Subscription[]> {
+    return this.claims.call([presentity, event, now]);
+  }
+
+  private async claimMany(keys: readonly ForKey[]): Promise<Subscription[][]> {
+    const rows = await runKeyed(this.db, `UPDATE "${T.subscriptions}" t SET "${SUB.localCseq}" = t."${SUB.localCseq}" + 1 FROM {k}
+      WHERE t."${SUB.presentity}" = k.k_presentity COLLATE "C" AND t."${SUB.event}" = k.k_event AND t."${SUB.expiresAt}" > k.k_now
+      AND t."${SUB.state}" = 'active' RETURNING k.k_i, t.*`, keyed(FOR_K, keys));
+    // UPDATE … RETURNING has no ORDER BY: the same order as forPresentity (oldest first).
+    return byCall(rows, keys.length).map((g) => g.map(subscriptionFromRow).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)));
   }
 
   /** Same device = same Contact (remote target) or, when the watcher sent one, same +sip.instance. */

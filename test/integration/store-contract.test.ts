@@ -65,6 +65,11 @@ describe.each(backends())('store contract on $name', ({ name, url }) => {
       expect(await migrateLatest(knex)).toEqual([]);
     });
 
+    it('active_watchers keeps room for in-place (HOT) updates of its rows', async () => {
+      const r = await knex.raw<{ rows: Array<{ reloptions: string[] | null }> }>("SELECT reloptions FROM pg_class WHERE relname = 'active_watchers'");
+      expect(r.rows[0]?.reloptions).toEqual(['fillfactor=70']);
+    });
+
     it('migrate down then up works', async () => {
       const u = await url();
       const k = createKnex(u);
@@ -261,6 +266,19 @@ describe.each(backends())('store contract on $name', ({ name, url }) => {
       expect(await store.subscriptions.nextVersion('s1')).toBe(1);
       expect(await store.subscriptions.nextVersion('s1')).toBe(2);
       expect(await store.subscriptions.nextVersion('gone')).toBeUndefined();
+    });
+
+    it('claimActive returns the live active subscriptions oldest first, each with its next CSeq taken', async () => {
+      await store.subscriptions.insert(sub({ id: 'b', createdAt: NOW + 2, localCseq: 4 }));
+      await store.subscriptions.insert(sub({ id: 'a', callId: 'c2', createdAt: NOW + 1 }));
+      await store.subscriptions.insert(sub({ id: 'p', callId: 'c3', state: 'pending' }));
+      await store.subscriptions.insert(sub({ id: 'x', callId: 'c4', expiresAt: NOW - 1 }));
+      await store.subscriptions.insert(sub({ id: 'w', callId: 'c5', event: 'presence.winfo' }));
+      const [first, other] = await Promise.all([store.subscriptions.claimActive(ALICE, 'presence', NOW), store.subscriptions.claimActive('sip:nobody@example.com', 'presence', NOW)]);
+      expect(first.map((s) => [s.id, s.localCseq])).toEqual([['a', 1], ['b', 5]]);
+      expect(other).toEqual([]);
+      expect((await store.subscriptions.claimActive(ALICE, 'presence', NOW)).map((s) => s.localCseq)).toEqual([2, 6]);
+      expect((await store.subscriptions.byId('p'))?.localCseq).toBe(0);
     });
 
     it('take deletes a subscription and returns it with its last CSeq, once', async () => {
