@@ -31,16 +31,12 @@ export class Fanout {
     // seed 001 (publ_notify tells active watchers only): a pending watcher hears nothing of the
     // presentity's changes, not even their timing, until it is authorized (RFC 3856 §6.6).
     // One statement reads the active watchers and takes each one's CSeq (the lock keeps them in document order).
-    const t0 = performance.now();
     const subs = await this.o.store.subscriptions.claimActive(presentity, 'presence', now);
     if (subs.length === 0) return;
-    const t1 = performance.now();
     const live = await this.o.store.publications.live(presentity, 'presence', now);
     const doc = this.o.documents.compose(presentity, live, last);
     const polite = await this.politeWatchers(presentity, subs);
-    const t2 = performance.now();
     await this.o.sink.notify(subs.map((s) => ({ ...this.presenceNotification(s, doc, polite.has(s.watcher)), cseq: s.localCseq })));
-    if (subs.length > 100) console.error('FANOUT', subs.length, 'claim', (t1 - t0).toFixed(1), 'live+compose', (t2 - t1).toFixed(1), 'notify', (performance.now() - t2).toFixed(1));
   }
 
   /**
