@@ -139,11 +139,12 @@ export class SubscriptionService {
       if (r.cseq <= sub.remoteCseq) throw new PresenceError('SERVER_ERROR', 'CSeq out of order');
       const now = this.o.clock.now();
       if (expires === 0) {
-        // Terminated in the same commit as the 200: no fan-out can send an active NOTIFY after the final one.
-        await this.o.store.transaction(async (tx) => {
-          await tx.subscriptions.update(sub.id, { remoteCseq: r.cseq, state: transition(sub.state, 'terminated'), reason: 'timeout', updatedAt: now });
-        });
-        return { status: 200 as const, localTag, expires: 0, after: () => this.end({ ...sub, remoteCseq: r.cseq }, 'timeout') };
+        // RFC 6665 §4.2.1.4: an un-SUBSCRIBE ends the subscription. It is removed in the same commit as the
+        // 200, so no fan-out can send an active NOTIFY after the final one, which takes the CSeq after the row's last.
+        transition(sub.state, 'terminated');
+        const removed = await this.o.store.transaction((tx) => this.drop(tx, sub, 'timeout'));
+        if (!removed) throw new PresenceError('NO_SUCH_DIALOG'); // the sweeper or another node ended it first
+        return { status: 200 as const, localTag, expires: 0, after: () => this.ended({ ...sub, remoteCseq: r.cseq }, removed, 'timeout') };
       }
       const patch = { expiresAt: now + expires * 1000, remoteCseq: r.cseq, updatedAt: now, ...(r.remoteTarget ? { remoteTarget: r.remoteTarget } : {}) };
       await this.o.store.transaction((tx) => tx.subscriptions.update(sub.id, patch));
@@ -160,7 +161,11 @@ export class SubscriptionService {
    */
   async end(sub: Subscription, reason: TerminationReason, tell = true): Promise<void> {
     const removed = await this.o.store.transaction((tx) => this.drop(tx, sub, reason));
-    if (!removed) return;
+    if (removed) await this.ended(sub, removed, reason, tell);
+  }
+
+  /** After the removal committed: the final NOTIFY (CSeq after the removed row's last) and the winfo watchers' full list. */
+  private async ended(sub: Subscription, removed: Subscription, reason: TerminationReason, tell = true): Promise<void> {
     if (tell) await this.o.fanout.notifyOne(sub, { state: 'terminated', reason, cseq: removed.localCseq + 1 });
     if (sub.event === 'presence') await this.o.fanout.watchersChanged(sub.presentity, [], true);
   }
