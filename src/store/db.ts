@@ -13,6 +13,15 @@
 import { mkdirSync } from 'node:fs';
 import { knex as createKnexInstance, type Knex } from 'knex';
 import ClientPgLite from 'knex-pglite';
+import { PGlite } from '@electric-sql/pglite';
+
+/**
+ * The embedded server's footprint: PostgreSQL's defaults (shared_buffers 128MB…) are sized for a
+ * dedicated server; inside Herald's process they are wasm memory that never shrinks. Measured on a
+ * fresh in-memory database: RSS 807 MB → 679 MB after start. Herald's working set is small rows and
+ * short transactions, so the smaller buffers cost nothing measurable.
+ */
+export const PGLITE_CONF: readonly string[] = ['shared_buffers = 16MB', 'wal_buffers = 1MB', 'work_mem = 1MB', 'maintenance_work_mem = 8MB'];
 
 export type Backend = 'postgres' | 'pglite';
 
@@ -45,6 +54,6 @@ export function createKnex(dbUrl: string): Knex {
   return createKnexInstance({
     client: ClientPgLite,
     dialect: 'postgres',
-    connection: dir === undefined ? {} : { filename: dir },
+    connection: { pglite: new PGlite({ ...(dir === undefined ? {} : { dataDir: dir }), postgresqlconf: [...PGLITE_CONF] }) } as unknown as Knex.StaticConnectionConfig,
   });
 }

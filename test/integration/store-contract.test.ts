@@ -65,6 +65,13 @@ describe.each(backends())('store contract on $name', ({ name, url }) => {
       expect(await migrateLatest(knex)).toEqual([]);
     });
 
+    it('the embedded PGlite runs with the small-footprint settings (shared_buffers 16MB)', async () => {
+      const r = await knex.raw<{ rows: Array<{ shared_buffers: string }> }>('SHOW shared_buffers');
+      // PostgreSQL is the operator's server with its own settings; only PGlite is Herald's to size.
+      if (name === 'pglite') expect(r.rows[0]?.shared_buffers).toBe('16MB');
+      else expect(r.rows[0]?.shared_buffers).toMatch(/B$/);
+    });
+
     it('active_watchers keeps room for in-place (HOT) updates of its rows', async () => {
       const r = await knex.raw<{ rows: Array<{ reloptions: string[] | null }> }>("SELECT reloptions FROM pg_class WHERE relname = 'active_watchers'");
       expect(r.rows[0]?.reloptions).toEqual(['fillfactor=70']);
