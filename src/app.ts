@@ -15,14 +15,15 @@ import type { Logger } from './log';
 import { SipNotifier } from './notify/notifier';
 import { PresenceDocuments } from './presence/documents';
 import { acceptedTypes, allEvents } from './presence/event-packages/registry';
-import { Fanout } from './presence/fanout';
 import { KeyedLocks } from './presence/locks';
 import type { Store } from './presence/ports';
 import { PublicationService } from './presence/publications';
 import { Registrar } from './presence/registrar';
+import { RecoveringFanout } from './presence/recovery';
 import { PresenceRules } from './presence/rules';
 import { SubscriptionService } from './presence/subscriptions';
 import { SipEndpoint } from './sip/endpoint';
+import { markDirtyOnOutage } from './sip/handlers/outage';
 import { publishHandler } from './sip/handlers/publish';
 import { registerHandler } from './sip/handlers/register';
 import { subscribeHandler } from './sip/handlers/subscribe';
@@ -52,7 +53,7 @@ export interface App {
   readonly scheduler: SweepScheduler;
   readonly publications: PublicationService;
   readonly subscriptions: SubscriptionService;
-  readonly fanout: Fanout;
+  readonly fanout: RecoveringFanout;
   readonly notifier: SipNotifier;
   readonly rules: PresenceRules;
   /** Bound addresses, known after start(). */
@@ -100,7 +101,12 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const locks = new KeyedLocks(config.lockSetSize);
   const documents = new PresenceDocuments(config.maxBodySizeBytes);
   const notifier = new SipNotifier({ endpoint, store, log: log.child({ component: 'notify' }), clock, contact: contactFor, maxFailures: config.notifyMaxFailures });
-  const fanout = new Fanout({ store, sink: notifier, documents, clock, forceActive: config.forceActive });
+  // A fan-out that fails for the database is re-run from the database when it answers again (issue 10).
+  const fanout = new RecoveringFanout({ store, sink: notifier, documents, clock, forceActive: config.forceActive }, {
+    store, locks, timers, intervalMs: config.outageRetryIntervalMs, maxDirty: config.outageMaxDirty, batch: RECOVERY_BATCH,
+    onOverflow: (presentity) => log.warn({ presentity }, 'outage: too many presentities to re-tell; its watchers learn at their next refresh'),
+    onError: (err, presentity) => log.error({ err, presentity }, 'outage: re-telling watchers failed'),
+  });
   const publications = new PublicationService({ store, clock, random, locks, documents, limits, onChange: (p, last) => fanout.presentityChanged(p, last) });
   const subscriptions = new SubscriptionService({
     store, clock, random, locks, fanout, limits, forceActive: config.forceActive, toTagPref: config.toTagPref,
@@ -112,8 +118,8 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const registrar = new Registrar(store, clock, limits);
 
   const handlers: Record<string, MethodHandler> = {
-    PUBLISH: publishHandler(publications, config.expiresOffsetSec),
-    SUBSCRIBE: subscribeHandler(subscriptions, contactFor),
+    PUBLISH: markDirtyOnOutage(publishHandler(publications, config.expiresOffsetSec), (p) => fanout.markDirty(p)),
+    SUBSCRIBE: markDirtyOnOutage(subscribeHandler(subscriptions, contactFor), (p) => fanout.markDirty(p)),
   };
   if (config.registrar) handlers.REGISTER = registerHandler(registrar, clock);
   endpoint.setHandler(createRouter({ handlers, events: allEvents(), accept: acceptedTypes() }));
@@ -142,6 +148,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       await endpoint.start();
       started = true;
       scheduler.start();
+      fanout.start();
       if (config.httpListen) {
         http = await createHttpServer({
           log, bodyLimitBytes: config.httpBodyLimitBytes, routes: apiRoutes,
@@ -160,6 +167,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       // Graceful stop: no new sweeps, refuse new requests with 503, finish what is in flight (bounded),
       // then close the sockets and the database.
       await scheduler.stop();
+      await fanout.stop();
       await endpoint.drain(config.drainTimeoutSec * 1000);
       // Fan-outs of HTTP writes are queued on the presentity locks, outside the SIP endpoint's count.
       const bound = new Promise((r) => setTimeout(r, config.drainTimeoutSec * 1000).unref());
@@ -171,6 +179,9 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     },
   };
 }
+
+/** Presentities re-told per round of the outage recovery loop. */
+const RECOVERY_BATCH = 1000;
 
 /** The host Herald writes in Via and Contact: server_address's host, else the listen host (0.0.0.0 → 127.0.0.1). */
 function advertised(serverAddress: string, listenHost: string): string {

@@ -69,6 +69,8 @@ export interface ConfigShape {
   groupCommitInFlight: number;
   maxInFlight: number;
   drainTimeoutSec: number;
+  outageRetryIntervalMs: number;
+  outageMaxDirty: number;
 }
 
 export type Config = Readonly<ConfigShape>;
@@ -148,6 +150,10 @@ export const PARAMS: readonly ParamSpec[] = [
     doc: 'SIP requests handled at once; beyond it new requests are answered 503 with Retry-After instead of queueing.' },
   { name: 'drain_timeout', key: 'drainTimeoutSec', type: 'int', default: 3, unit: 'seconds', min: 0, max: 60,
     doc: 'On SIGTERM, how long Herald finishes requests and NOTIFYs in flight before it closes its sockets.' },
+  { name: 'outage_retry_interval', key: 'outageRetryIntervalMs', type: 'int', default: 1000, unit: 'milliseconds', min: 50, max: 60_000,
+    doc: 'After a database outage, how often Herald pings the database to send the NOTIFYs the outage held back (re-read from the database).' },
+  { name: 'outage_max_dirty', key: 'outageMaxDirty', type: 'int', default: 100_000, unit: 'count', min: 1, max: 10_000_000,
+    doc: 'Most presentities remembered as not yet told during an outage (memory bound); beyond it their watchers learn at their next refresh.' },
 ];
 
 export function envName(param: ParamSpec): string {
