@@ -35,6 +35,7 @@ export class TcpProxy {
           this.cutArmed = null;
           this.sockets.delete(client);
           client.end(); // the COMMIT's answer is delivered, then the connection ends
+          setTimeout(() => client.destroy(), 100).unref();
           void this.cut().then(done);
         }
       });
