@@ -36,7 +36,7 @@ describe('outage recovery loop (both backends)', () => {
     h.app.fanout.markDirty('sip:other2@127.0.0.1'); // beyond the bound: counted, not kept
     expect(h.app.fanout.recoveryStats.overflowed).toBe(1);
     // The loop pings, finds the database up, and re-runs the fan-out: the document is the stored one.
-    const again = await nextNotify(c, d, (n) => notifiesOf(c, d).length > before);
+    const again = await nextNotify(c, d, () => notifiesOf(c, d).length > before);
     expect(bodyOf(again)).toContain('from the database');
     await eventually(() => h.app.fanout.dirtyCount === 0);
   });
