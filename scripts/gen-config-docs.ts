@@ -20,6 +20,7 @@ function typeText(p: ParamSpec): string {
     case 'enum': return `one of ${p.values?.join(', ')}`;
     case 'listen': return 'list of transport:host:port';
     case 'json': return 'JSON';
+    case 'list': return 'list of str (comma-separated)';
     default: return 'str';
   }
 }

@@ -27,6 +27,7 @@ import { markDirtyOnOutage } from './sip/handlers/outage';
 import { publishHandler } from './sip/handlers/publish';
 import { registerHandler } from './sip/handlers/register';
 import { subscribeHandler } from './sip/handlers/subscribe';
+import { SourceRateLimiter } from './sip/rate-limit';
 import { createRouter, type MethodHandler } from './sip/router';
 import { TcpTransport } from './sip/tcp-transport';
 import { hostForUri, type Transport, type TransportKind } from './sip/transport';
@@ -56,6 +57,7 @@ export interface App {
   readonly fanout: RecoveringFanout;
   readonly notifier: SipNotifier;
   readonly rules: PresenceRules;
+  readonly rateLimiter: SourceRateLimiter;
   /** Bound addresses, known after start(). */
   addresses(): { sip: Array<{ transport: string; host: string; port: number }>; http: { host: string; port: number } | null };
   start(): Promise<void>;
@@ -110,16 +112,20 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const publications = new PublicationService({ store, clock, random, locks, documents, limits, onChange: (p, last) => fanout.presentityChanged(p, last) });
   const subscriptions = new SubscriptionService({
     store, clock, random, locks, fanout, limits, forceActive: config.forceActive, toTagPref: config.toTagPref,
-    subscribeReplyCode: config.subscribeReplyCode, nodeId,
+    subscribeReplyCode: config.subscribeReplyCode, nodeId, maxWatchers: config.maxWatchers, watcherCapRetryAfterSec: config.maxWatchersRetryAfterSec,
   });
   notifier.setFailureHandler((sub) => subscriptions.end(sub, 'deactivated', false));
   // pres_rules changes re-evaluate the subscriptions they affect (RFC 5025 §3.2.1).
   const rules = new PresenceRules({ store, fanout, subscriptions, locks, clock, forceActive: config.forceActive });
   const registrar = new Registrar(store, clock, limits);
 
+  // Overload (issue 10): a token bucket per source address for the requests that write state.
+  const rateLimiter = new SourceRateLimiter({
+    clock, ratePerSec: config.sourceRateLimitPerSec, burst: config.sourceRateBurst, maxSources: config.sourceRateMaxSources, exempt: config.sourceRateExempt,
+  });
   const handlers: Record<string, MethodHandler> = {
-    PUBLISH: markDirtyOnOutage(publishHandler(publications, config.expiresOffsetSec), (p) => fanout.markDirty(p)),
-    SUBSCRIBE: markDirtyOnOutage(subscribeHandler(subscriptions, contactFor), (p) => fanout.markDirty(p)),
+    PUBLISH: rateLimiter.limit(markDirtyOnOutage(publishHandler(publications, config.expiresOffsetSec), (p) => fanout.markDirty(p))),
+    SUBSCRIBE: rateLimiter.limit(markDirtyOnOutage(subscribeHandler(subscriptions, contactFor), (p) => fanout.markDirty(p))),
   };
   if (config.registrar) handlers.REGISTER = registerHandler(registrar, clock);
   endpoint.setHandler(createRouter({ handlers, events: allEvents(), accept: acceptedTypes() }));
@@ -142,7 +148,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   let started = false;
 
   return {
-    config, store, endpoint, sweeper, scheduler, publications, subscriptions, fanout, notifier, rules,
+    config, store, endpoint, sweeper, scheduler, publications, subscriptions, fanout, notifier, rules, rateLimiter,
     addresses: () => ({ sip: transports.map((t) => ({ transport: t.kind, ...t.local })), http: httpAddress }),
     async start() {
       await endpoint.start();
@@ -151,7 +157,9 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       fanout.start();
       if (config.httpListen) {
         http = await createHttpServer({
-          log, bodyLimitBytes: config.httpBodyLimitBytes, routes: apiRoutes,
+          log, bodyLimitBytes: config.httpBodyLimitBytes, routes: apiRoutes, maxInFlight: config.httpMaxInFlight,
+          requestTimeoutMs: config.httpRequestTimeoutMs, headersTimeoutMs: config.httpHeadersTimeoutMs,
+          connectionsCheckIntervalMs: config.httpConnectionsCheckIntervalMs, maxHeaderBytes: config.httpMaxHeaderBytes,
           ready: async () => {
             const db = await store.ping();
             return { ok: db && started, checks: { database: db, sip: started } };
