@@ -16,9 +16,9 @@
  * Only 127.0.0.1 is contacted; the run is bounded by --duration plus a 20 s drain.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { Peer, pidf, type Answer } from './sip-peer';
 
 const root = resolve(__dirname, '..', '..');
 const arg = (name: string, fallback: string): string => {
@@ -33,77 +33,6 @@ const SAMPLE_S = Number(arg('sample', '5'));
 const DB_SERVER = arg('db-url', 'postgres://postgres@127.0.0.1:5432/postgres');
 const TOKEN = 'soak-token-0123456789';
 const MAX_OPEN_CYCLES = 3000;
-
-interface Answer { status: number; headers: Map<string, string> }
-
-/** A lean UDP SIP peer: requests with retransmission, NOTIFYs answered 200, nothing kept. */
-class Peer {
-  private readonly sock = createSocket('udp4');
-  private readonly waiting = new Map<string, (a: Answer) => void>();
-  private n = 0;
-  port = 0;
-  notifies = 0;
-  constructor(private readonly target: number) {}
-
-  async open(): Promise<void> {
-    this.sock.on('message', (b) => this.onMessage(b.toString('latin1')));
-    await new Promise<void>((r) => this.sock.bind(0, '127.0.0.1', () => r()));
-    this.port = this.sock.address().port;
-  }
-
-  close(): void {
-    this.sock.close();
-  }
-
-  private onMessage(text: string): void {
-    const [head = ''] = text.split('\r\n\r\n');
-    const lines = head.split('\r\n');
-    const headers = new Map<string, string>();
-    const vias: string[] = [];
-    for (const l of lines.slice(1)) {
-      const i = l.indexOf(':');
-      const k = l.slice(0, i).trim().toLowerCase();
-      const v = l.slice(i + 1).trim();
-      if (k === 'via' || k === 'v') vias.push(v);
-      if (!headers.has(k)) headers.set(k, v);
-    }
-    const start = lines[0] ?? '';
-    if (start.startsWith('SIP/2.0 ')) {
-      const status = Number(start.slice(8, 11));
-      const branch = /branch=([^;\s]+)/.exec(vias[0] ?? '')?.[1] ?? '';
-      if (status >= 200) this.waiting.get(branch)?.({ status, headers });
-      return;
-    }
-    if (start.startsWith('NOTIFY')) this.notifies++;
-    if (start.startsWith('ACK')) return;
-    const out = [`SIP/2.0 200 OK`, ...vias.map((v) => `Via: ${v}`), `From: ${headers.get('from') ?? ''}`, `To: ${headers.get('to') ?? ''}`,
-      `Call-ID: ${headers.get('call-id') ?? ''}`, `CSeq: ${headers.get('cseq') ?? ''}`, 'Content-Length: 0', '', ''].join('\r\n');
-    const m = /SIP\/2\.0\/UDP\s+([\d.]+):(\d+)/i.exec(vias[0] ?? '');
-    if (m?.[1] === '127.0.0.1') this.sock.send(out, Number(m[2]), '127.0.0.1');
-  }
-
-  request(method: string, uri: string, headers: string[], body = ''): Promise<Answer> {
-    const branch = `z9hG4bKsoak${process.pid}x${++this.n}`;
-    const msg = Buffer.from([`${method} ${uri} SIP/2.0`, `Via: SIP/2.0/UDP 127.0.0.1:${this.port};branch=${branch};rport`, 'Max-Forwards: 70', ...headers,
-      `Content-Length: ${Buffer.byteLength(body)}`, '', body].join('\r\n'), 'latin1');
-    return new Promise((resolveAnswer) => {
-      const timers: NodeJS.Timeout[] = [];
-      const done = (a: Answer): void => {
-        for (const t of timers) clearTimeout(t);
-        this.waiting.delete(branch);
-        resolveAnswer(a);
-      };
-      this.waiting.set(branch, done);
-      const send = (): void => this.sock.send(msg, this.target, '127.0.0.1');
-      send();
-      for (const at of [500, 1500, 3500, 7500]) timers.push(setTimeout(send, at));
-      timers.push(setTimeout(() => done({ status: 0, headers: new Map() }), 8000));
-    });
-  }
-}
-
-const pidf = (aor: string, basic: string): string =>
-  `<?xml version="1.0" encoding="UTF-8"?>\n<presence xmlns="urn:ietf:params:xml:ns:pidf" entity="${aor}"><tuple id="t1"><status><basic>${basic}</basic></status><note>soak</note></tuple></presence>`;
 
 interface Stats { started: number; ok: number; failed: number; reasons: Record<string, number>; latencies: number[] }
 const stats = (): Stats => ({ started: 0, ok: 0, failed: 0, reasons: {}, latencies: [] });
