@@ -92,6 +92,24 @@ const pgServer = process.env.HERALD_TEST_DB_URL;
     expect(h.app.fanout.recoveryStats.retold).toBeGreaterThanOrEqual(1);
   }, 90_000);
 
+  it('remembers the presentity of a PUBLISH answered 503 for the database (its COMMIT may have happened) and re-tells it after the outage', async () => {
+    const aor = 'sip:answered-503@127.0.0.1';
+    const { dialog } = await subscribe(c, aor);
+    const d = dialog as WatcherDialog;
+    await nextNotify(c, d, () => true, true);
+    const told = notifiesOf(c, d).length;
+    await proxy.cut();
+    try {
+      const r = await publish(c, aor, 'open', { note: 'during' });
+      expect(r.status).toBe(503);
+      expect(h.app.fanout.dirtyCount).toBeGreaterThanOrEqual(1);
+    } finally {
+      await proxy.restore();
+    }
+    // Re-read from the database: nothing was committed, so the watcher hears the stored (empty) state again.
+    await eventually(() => h.app.fanout.dirtyCount === 0 && notifiesOf(c, d).length > told, 20_000);
+  }, 90_000);
+
   it('answers HTTP reads and writes 503 with Retry-After while the database is gone, then 200 again', async () => {
     const path = '/v1/presence/127.0.0.1/httpoutage';
     expect((await http.request('PUT', path, { body: { status: 'online' } })).status).toBeLessThan(300);
