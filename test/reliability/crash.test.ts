@@ -64,7 +64,9 @@ function cseqOf(v: string | undefined): number {
         const callId = `crash-sub-${i}@test`;
         inFlight.push(load.request('SUBSCRIBE', aor, [['Call-ID', callId], ['From', `<sip:s${i}@127.0.0.1>;tag=s${i}`], ['Event', 'presence'], ['Expires', '600'], ['Contact', `<${load.contact(`s${i}`)}>`]], '', 4000)
           .then((r) => { if (r.status === 200) acked.subs.push(callId); }, () => undefined));
-        if (i === 150) child.kill('SIGKILL');
+        // Killed once a fair number are acknowledged, not at a fixed index: on a busy machine Herald
+        // may have answered only a handful by then (the load goes on, unanswered, after the kill).
+        if (!child.killed && ((acked.pubs.length >= 25 && acked.subs.length >= 25) || i === 299)) child.kill('SIGKILL');
         await new Promise((r) => setTimeout(r, 4));
       }
       await Promise.all(inFlight);
