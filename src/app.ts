@@ -137,6 +137,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const httpPublications = new HttpPublicationService({
     store, clock, random, locks, documents, limits, defaultTtlSec: config.defaultTtlSec, onChange: (p, last) => fanout.presentityChanged(p, last),
     onNotifyError: (err, presentity) => log.error({ err, presentity }, 'fan-out of an HTTP write failed'),
+    onCommitUnknown: (presentity) => fanout.markDirty(presentity),
   });
   const apiRoutes = httpApi({
     config, log, clock, random, store, documents, publications: httpPublications, apiKeys: new KnexApiKeyRepository(knex),

@@ -110,7 +110,7 @@ const pgServer = process.env.HERALD_TEST_DB_URL;
     await eventually(() => h.app.fanout.dirtyCount === 0 && notifiesOf(c, d).length > told, 20_000);
   }, 90_000);
 
-  it('answers HTTP reads and writes 503 with Retry-After while the database is gone, then 200 again', async () => {
+  it('answers HTTP reads and writes 503 with Retry-After while the database is gone, keeps the written presentity for re-telling, then 200 again', async () => {
     const path = '/v1/presence/127.0.0.1/httpoutage';
     expect((await http.request('PUT', path, { body: { status: 'online' } })).status).toBeLessThan(300);
     await proxy.cut();
@@ -121,6 +121,7 @@ const pgServer = process.env.HERALD_TEST_DB_URL;
         expect(r.headers.get('retry-after')).toMatch(/^\d+$/);
         expect(r.json.code).toBe('UNAVAILABLE');
       }
+      expect(h.app.fanout.dirtyCount).toBe(1); // the PUT's COMMIT may have happened
     } finally {
       await proxy.restore();
     }
@@ -130,5 +131,6 @@ const pgServer = process.env.HERALD_TEST_DB_URL;
       if (status !== 200) await sleep(500);
     }
     expect(status).toBe(200);
+    await eventually(() => h.app.fanout.dirtyCount === 0, 20_000);
   }, 90_000);
 });
