@@ -123,6 +123,10 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const rateLimiter = new SourceRateLimiter({
     clock, ratePerSec: config.sourceRateLimitPerSec, burst: config.sourceRateBurst, maxSources: config.sourceRateMaxSources, exempt: config.sourceRateExempt,
   });
+  metrics.attachReliability({
+    dirty: () => fanout.dirtyCount, retold: () => fanout.recoveryStats.retold, overflowed: () => fanout.recoveryStats.overflowed,
+    rateLimited: () => rateLimiter.refused, overloaded: () => endpoint.overloaded,
+  });
   const handlers: Record<string, MethodHandler> = {
     PUBLISH: rateLimiter.limit(markDirtyOnOutage(publishHandler(publications, config.expiresOffsetSec), (p) => fanout.markDirty(p))),
     SUBSCRIBE: rateLimiter.limit(markDirtyOnOutage(subscribeHandler(subscriptions, contactFor), (p) => fanout.markDirty(p))),

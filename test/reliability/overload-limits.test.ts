@@ -45,6 +45,10 @@ describe('per-source rate limit (source_rate_limit)', () => {
     expect((await publish(c, 'sip:rl4@127.0.0.1', 'open')).status).toBe(503);
     // OPTIONS (no state written) is not limited.
     expect((await c.request('OPTIONS', 'sip:herald@127.0.0.1', [])).status).toBe(200);
+    // Operators see the refusals.
+    const metrics = await (await fetch(`http://127.0.0.1:${h.http?.port}/metrics`)).text();
+    expect(metrics).toMatch(/^herald_sip_rate_limited_total 4$/m);
+    expect(metrics).toMatch(/^herald_outage_dirty_presentities 0$/m);
   });
 });
 
