@@ -119,7 +119,12 @@ export class RecoveringFanout extends Fanout {
     if (this.dirty.size === 0 || !(await this.r.store.ping())) return 0;
     this.recoveryStats.rounds++;
     let told = 0;
-    for (const [presentity, d] of [...this.dirty].slice(0, this.r.batch)) {
+    const round: Array<[string, Dirty]> = [];
+    for (const entry of this.dirty) {
+      if (round.length >= this.r.batch) break;
+      round.push(entry);
+    }
+    for (const [presentity, d] of round) {
       // Taken out first: a failure of the re-run marks it again (remember), a change meanwhile too.
       this.dirty.delete(presentity);
       try {
