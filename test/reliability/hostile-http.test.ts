@@ -34,10 +34,10 @@ describe('hostile HTTP', () => {
       http_headers_timeout: 500, http_request_timeout: 2000, http_connections_check_interval: 100,
     });
     http = new HttpTestClient(h.http as { host: string; port: number }, TOKENS.rw);
-  });
+  }, 60_000);
   afterAll(async () => {
     await h.stop();
-  });
+  }, 60_000);
 
   const path = '/v1/presence/127.0.0.1/hostile';
 

@@ -63,12 +63,12 @@ describe('hostile SIP over the wire', () => {
     process.on('uncaughtException', onProblem);
     h = await startHerald({ sip_t1: 50, sip_t2: 400 });
     fenceStats = fence(h, allowed);
-  });
+  }, 60_000);
   afterAll(async () => {
     await h.stop();
     process.off('unhandledRejection', onProblem);
     process.off('uncaughtException', onProblem);
-  });
+  }, 60_000);
 
   async function answersOptions(): Promise<void> {
     for (const kind of ['udp', 'tcp'] as const) {

@@ -18,11 +18,11 @@ describe('outage recovery loop (both backends)', () => {
   beforeAll(async () => {
     h = await startHerald({ outage_max_dirty: 2, outage_retry_interval: 50 });
     c = await SipTestClient.open('udp', h.udp);
-  });
+  }, 60_000);
   afterAll(async () => {
     await c.close();
     await h.stop();
-  });
+  }, 60_000);
 
   it('re-tells a presentity marked dirty from the database as soon as it answers, and keeps at most outage_max_dirty', async () => {
     const aor = 'sip:dirty@127.0.0.1';

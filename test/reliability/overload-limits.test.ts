@@ -17,11 +17,11 @@ describe('per-source rate limit (source_rate_limit)', () => {
   beforeAll(async () => {
     h = await startHerald({ source_rate_limit: 2, source_rate_burst: 3 }, { clock });
     c = await SipTestClient.open('udp', h.udp);
-  });
+  }, 60_000);
   afterAll(async () => {
     await c.close();
     await h.stop();
-  });
+  }, 60_000);
 
   it('answers PUBLISH and SUBSCRIBE beyond the burst 503 with Retry-After, stores nothing of them, and lets the source in again as tokens refill', async () => {
     const statuses: number[] = [];
@@ -64,7 +64,7 @@ describe('rate limit exemption (source_rate_exempt)', () => {
       await c.close();
       await h.stop();
     }
-  });
+  }, 90_000);
 });
 
 describe('watcher cap per presentity (max_watchers)', () => {
@@ -73,11 +73,11 @@ describe('watcher cap per presentity (max_watchers)', () => {
   beforeAll(async () => {
     h = await startHerald({ max_watchers: 2, max_watchers_retry_after: 120 });
     c = await SipTestClient.open('udp', h.udp);
-  });
+  }, 60_000);
   afterAll(async () => {
     await c.close();
     await h.stop();
-  });
+  }, 60_000);
 
   it('answers a new watcher beyond the cap 480 Too Many Watchers with Retry-After; a re-subscribing device and a fetch still get in; a freed place is taken again', async () => {
     const aor = 'sip:popular@127.0.0.1';
@@ -133,5 +133,5 @@ describe('HTTP in-flight bound (http_max_in_flight)', () => {
       slow?.destroy();
       await h.stop();
     }
-  });
+  }, 90_000);
 });
