@@ -20,6 +20,7 @@ function typeText(p: ParamSpec): string {
     case 'enum': return `one of ${p.values?.join(', ')}`;
     case 'listen': return 'list of transport:host:port';
     case 'json': return 'JSON';
+    case 'list': return 'list of str (comma-separated)';
     default: return 'str';
   }
 }
@@ -48,11 +49,13 @@ export function readme(): string {
 function exampleValue(p: ParamSpec): unknown {
   if (p.name === 'db_url') return 'postgres://herald@127.0.0.1:5432/herald';
   if (p.name === 'api_tokens') return [{ token: 'change-me-0123456789', scopes: ['presence:read', 'presence:write'] }];
+  if (p.name === 'source_rate_exempt') return ['192.0.2.10', '2001:db8::10'];
   return p.default;
 }
 
 function example(p: ParamSpec): string {
   const v = exampleValue(p);
+  if (p.type === 'list' && Array.isArray(v)) return v.join(',');
   return typeof v === 'string' ? v : typeof v === 'boolean' ? (v ? '1' : '0') : `'${JSON.stringify(v)}'`;
 }
 

@@ -15,17 +15,19 @@ import type { Logger } from './log';
 import { SipNotifier } from './notify/notifier';
 import { PresenceDocuments } from './presence/documents';
 import { acceptedTypes, allEvents } from './presence/event-packages/registry';
-import { Fanout } from './presence/fanout';
 import { KeyedLocks } from './presence/locks';
 import type { Store } from './presence/ports';
 import { PublicationService } from './presence/publications';
 import { Registrar } from './presence/registrar';
+import { RecoveringFanout } from './presence/recovery';
 import { PresenceRules } from './presence/rules';
 import { SubscriptionService } from './presence/subscriptions';
 import { SipEndpoint } from './sip/endpoint';
+import { markDirtyOnOutage } from './sip/handlers/outage';
 import { publishHandler } from './sip/handlers/publish';
 import { registerHandler } from './sip/handlers/register';
 import { subscribeHandler } from './sip/handlers/subscribe';
+import { SourceRateLimiter } from './sip/rate-limit';
 import { createRouter, type MethodHandler } from './sip/router';
 import { TcpTransport } from './sip/tcp-transport';
 import { hostForUri, type Transport, type TransportKind } from './sip/transport';
@@ -52,9 +54,10 @@ export interface App {
   readonly scheduler: SweepScheduler;
   readonly publications: PublicationService;
   readonly subscriptions: SubscriptionService;
-  readonly fanout: Fanout;
+  readonly fanout: RecoveringFanout;
   readonly notifier: SipNotifier;
   readonly rules: PresenceRules;
+  readonly rateLimiter: SourceRateLimiter;
   /** Bound addresses, known after start(). */
   addresses(): { sip: Array<{ transport: string; host: string; port: number }>; http: { host: string; port: number } | null };
   start(): Promise<void>;
@@ -100,20 +103,33 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const locks = new KeyedLocks(config.lockSetSize);
   const documents = new PresenceDocuments(config.maxBodySizeBytes);
   const notifier = new SipNotifier({ endpoint, store, log: log.child({ component: 'notify' }), clock, contact: contactFor, maxFailures: config.notifyMaxFailures });
-  const fanout = new Fanout({ store, sink: notifier, documents, clock, forceActive: config.forceActive });
+  // A fan-out that fails for the database is re-run from the database when it answers again (issue 10).
+  const fanout = new RecoveringFanout({ store, sink: notifier, documents, clock, forceActive: config.forceActive }, {
+    store, locks, timers, intervalMs: config.outageRetryIntervalMs, maxDirty: config.outageMaxDirty, batch: RECOVERY_BATCH,
+    onOverflow: (presentity) => log.warn({ presentity }, 'outage: too many presentities to re-tell; its watchers learn at their next refresh'),
+    onError: (err, presentity) => log.error({ err, presentity }, 'outage: re-telling watchers failed'),
+  });
   const publications = new PublicationService({ store, clock, random, locks, documents, limits, onChange: (p, last) => fanout.presentityChanged(p, last) });
   const subscriptions = new SubscriptionService({
     store, clock, random, locks, fanout, limits, forceActive: config.forceActive, toTagPref: config.toTagPref,
-    subscribeReplyCode: config.subscribeReplyCode, nodeId,
+    subscribeReplyCode: config.subscribeReplyCode, nodeId, maxWatchers: config.maxWatchers, watcherCapRetryAfterSec: config.maxWatchersRetryAfterSec,
   });
   notifier.setFailureHandler((sub) => subscriptions.end(sub, 'deactivated', false));
   // pres_rules changes re-evaluate the subscriptions they affect (RFC 5025 §3.2.1).
   const rules = new PresenceRules({ store, fanout, subscriptions, locks, clock, forceActive: config.forceActive });
   const registrar = new Registrar(store, clock, limits);
 
+  // Overload (issue 10): a token bucket per source address for the requests that write state.
+  const rateLimiter = new SourceRateLimiter({
+    clock, ratePerSec: config.sourceRateLimitPerSec, burst: config.sourceRateBurst, maxSources: config.sourceRateMaxSources, exempt: config.sourceRateExempt,
+  });
+  metrics.attachReliability({
+    dirty: () => fanout.dirtyCount, retold: () => fanout.recoveryStats.retold, overflowed: () => fanout.recoveryStats.overflowed,
+    rateLimited: () => rateLimiter.refused, overloaded: () => endpoint.overloaded,
+  });
   const handlers: Record<string, MethodHandler> = {
-    PUBLISH: publishHandler(publications, config.expiresOffsetSec),
-    SUBSCRIBE: subscribeHandler(subscriptions, contactFor),
+    PUBLISH: rateLimiter.limit(markDirtyOnOutage(publishHandler(publications, config.expiresOffsetSec), (p) => fanout.markDirty(p))),
+    SUBSCRIBE: rateLimiter.limit(markDirtyOnOutage(subscribeHandler(subscriptions, contactFor), (p) => fanout.markDirty(p))),
   };
   if (config.registrar) handlers.REGISTER = registerHandler(registrar, clock);
   endpoint.setHandler(createRouter({ handlers, events: allEvents(), accept: acceptedTypes() }));
@@ -125,6 +141,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const httpPublications = new HttpPublicationService({
     store, clock, random, locks, documents, limits, defaultTtlSec: config.defaultTtlSec, onChange: (p, last) => fanout.presentityChanged(p, last),
     onNotifyError: (err, presentity) => log.error({ err, presentity }, 'fan-out of an HTTP write failed'),
+    onCommitUnknown: (presentity) => fanout.markDirty(presentity),
   });
   const apiRoutes = httpApi({
     config, log, clock, random, store, documents, publications: httpPublications, apiKeys: new KnexApiKeyRepository(knex),
@@ -136,15 +153,18 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   let started = false;
 
   return {
-    config, store, endpoint, sweeper, scheduler, publications, subscriptions, fanout, notifier, rules,
+    config, store, endpoint, sweeper, scheduler, publications, subscriptions, fanout, notifier, rules, rateLimiter,
     addresses: () => ({ sip: transports.map((t) => ({ transport: t.kind, ...t.local })), http: httpAddress }),
     async start() {
       await endpoint.start();
       started = true;
       scheduler.start();
+      fanout.start();
       if (config.httpListen) {
         http = await createHttpServer({
-          log, bodyLimitBytes: config.httpBodyLimitBytes, routes: apiRoutes,
+          log, bodyLimitBytes: config.httpBodyLimitBytes, routes: apiRoutes, maxInFlight: config.httpMaxInFlight,
+          requestTimeoutMs: config.httpRequestTimeoutMs, headersTimeoutMs: config.httpHeadersTimeoutMs,
+          connectionsCheckIntervalMs: config.httpConnectionsCheckIntervalMs, maxHeaderBytes: config.httpMaxHeaderBytes,
           ready: async () => {
             const db = await store.ping();
             return { ok: db && started, checks: { database: db, sip: started } };
@@ -160,6 +180,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       // Graceful stop: no new sweeps, refuse new requests with 503, finish what is in flight (bounded),
       // then close the sockets and the database.
       await scheduler.stop();
+      await fanout.stop();
       await endpoint.drain(config.drainTimeoutSec * 1000);
       // Fan-outs of HTTP writes are queued on the presentity locks, outside the SIP endpoint's count.
       const bound = new Promise((r) => setTimeout(r, config.drainTimeoutSec * 1000).unref());
@@ -171,6 +192,9 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     },
   };
 }
+
+/** Presentities re-told per round of the outage recovery loop. */
+const RECOVERY_BATCH = 1000;
 
 /** The host Herald writes in Via and Contact: server_address's host, else the listen host (0.0.0.0 → 127.0.0.1). */
 function advertised(serverAddress: string, listenHost: string): string {

@@ -21,6 +21,9 @@ export const ERROR_CODES = {
   BAD_EXTENSION: { sip: 420, reason: 'Bad Extension', http: 400 },
   INTERVAL_TOO_BRIEF: { sip: 423, reason: 'Interval Too Brief', http: 400 },
   TOO_MANY_REQUESTS: { sip: 503, reason: 'Service Unavailable', http: 429 },
+  // A presentity at max_watchers: temporary and about this resource only. 480 rather than 503, which
+  // tells a proxy the whole server is overloaded (RFC 3263 §4.3 moves on to another server).
+  TOO_MANY_WATCHERS: { sip: 480, reason: 'Too Many Watchers', http: 429 },
   NO_SUCH_DIALOG: { sip: 481, reason: 'Call/Transaction Does Not Exist', http: 404 },
   TOO_MANY_HOPS: { sip: 483, reason: 'Too Many Hops', http: 400 },
   BAD_EVENT: { sip: 489, reason: 'Bad Event', http: 400 },

@@ -93,7 +93,15 @@ function coerce(p: ParamSpec, v: unknown): Coerced {
     case 'enum': return typeof v === 'string' && p.values?.includes(v) ? { value: v } : { error: `must be one of ${p.values?.join(', ')}` };
     case 'listen': return coerceListen(v);
     case 'json': return coerceTokens(v);
+    case 'list': return coerceList(v);
   }
+}
+
+/** A list of strings: a JSON list, or a comma-separated string (the environment's form). */
+function coerceList(v: unknown): Coerced {
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return { value: v.map((x: string) => x.trim()).filter(Boolean) };
+  if (typeof v === 'string') return { value: v.split(',').map((x) => x.trim()).filter(Boolean) };
+  return { error: 'must be a comma-separated list or a JSON list of strings' };
 }
 
 function coerceInt(p: ParamSpec, v: unknown): Coerced {

@@ -3,7 +3,7 @@
  * seed 001), the key Herald's code uses (unit in the name), type, default, bounds and a one-line doc.
  * config/default.json and config/README.md are kept equal to this table by a test.
  */
-export type ParamType = 'int' | 'bool' | 'string' | 'enum' | 'listen' | 'json';
+export type ParamType = 'int' | 'bool' | 'string' | 'enum' | 'listen' | 'json' | 'list';
 
 export interface ParamSpec {
   /** Name in the config file and, upper-cased with HERALD_, in the environment. */
@@ -11,7 +11,7 @@ export interface ParamSpec {
   key: keyof ConfigShape;
   type: ParamType;
   default: unknown;
-  unit?: 'seconds' | 'milliseconds' | 'bytes' | 'count';
+  unit?: 'seconds' | 'milliseconds' | 'bytes' | 'count' | 'per second';
   min?: number;
   max?: number;
   values?: readonly (string | number)[];
@@ -69,6 +69,19 @@ export interface ConfigShape {
   groupCommitInFlight: number;
   maxInFlight: number;
   drainTimeoutSec: number;
+  outageRetryIntervalMs: number;
+  outageMaxDirty: number;
+  sourceRateLimitPerSec: number;
+  sourceRateBurst: number;
+  sourceRateMaxSources: number;
+  sourceRateExempt: string[];
+  maxWatchers: number;
+  maxWatchersRetryAfterSec: number;
+  httpMaxInFlight: number;
+  httpRequestTimeoutMs: number;
+  httpHeadersTimeoutMs: number;
+  httpConnectionsCheckIntervalMs: number;
+  httpMaxHeaderBytes: number;
 }
 
 export type Config = Readonly<ConfigShape>;
@@ -148,6 +161,32 @@ export const PARAMS: readonly ParamSpec[] = [
     doc: 'SIP requests handled at once; beyond it new requests are answered 503 with Retry-After instead of queueing.' },
   { name: 'drain_timeout', key: 'drainTimeoutSec', type: 'int', default: 3, unit: 'seconds', min: 0, max: 60,
     doc: 'On SIGTERM, how long Herald finishes requests and NOTIFYs in flight before it closes its sockets.' },
+  { name: 'outage_retry_interval', key: 'outageRetryIntervalMs', type: 'int', default: 1000, unit: 'milliseconds', min: 50, max: 60_000,
+    doc: 'After a database outage, how often Herald pings the database to send the NOTIFYs the outage held back (re-read from the database).' },
+  { name: 'outage_max_dirty', key: 'outageMaxDirty', type: 'int', default: 100_000, unit: 'count', min: 1, max: 10_000_000,
+    doc: 'Most presentities remembered as not yet told during an outage (memory bound); beyond it their watchers learn at their next refresh.' },
+  { name: 'source_rate_limit', key: 'sourceRateLimitPerSec', type: 'int', default: 0, unit: 'per second', min: 0, max: 1_000_000,
+    doc: 'PUBLISH and SUBSCRIBE requests per second one source IP may send (token bucket); beyond it 503 with Retry-After. 0: no limit (the default, because a proxy in front sends everything from one address).' },
+  { name: 'source_rate_burst', key: 'sourceRateBurst', type: 'int', default: 50, unit: 'count', min: 1, max: 1_000_000,
+    doc: 'Requests a source may send at once after being idle (the token bucket size of source_rate_limit).' },
+  { name: 'source_rate_max_sources', key: 'sourceRateMaxSources', type: 'int', default: 100_000, unit: 'count', min: 1, max: 10_000_000,
+    doc: 'Most source addresses source_rate_limit remembers at once (memory bound); the least recently seen is forgotten first.' },
+  { name: 'source_rate_exempt', key: 'sourceRateExempt', type: 'list', default: [],
+    doc: 'Source IP addresses source_rate_limit never limits (e.g. the proxy in front of Herald). Loopback is limited unless listed.' },
+  { name: 'max_watchers', key: 'maxWatchers', type: 'int', default: 10_000, unit: 'count', min: 0, max: 10_000_000,
+    doc: 'Most live subscriptions to one presentity (per event package); a new SUBSCRIBE beyond it is answered 480 Too Many Watchers with Retry-After. 0: no cap.' },
+  { name: 'max_watchers_retry_after', key: 'maxWatchersRetryAfterSec', type: 'int', default: 300, unit: 'seconds', min: 1, max: DAY,
+    doc: 'Retry-After of the 480 answered beyond max_watchers.' },
+  { name: 'http_max_in_flight', key: 'httpMaxInFlight', type: 'int', default: 1000, unit: 'count', min: 1, max: 1_000_000,
+    doc: 'HTTP requests handled at once; beyond it new requests are answered 503 with Retry-After (health checks included, /healthz excepted).' },
+  { name: 'http_request_timeout', key: 'httpRequestTimeoutMs', type: 'int', default: 30_000, unit: 'milliseconds', min: 100, max: 600_000,
+    doc: 'An HTTP request (headers and body) must arrive within this long, else its connection is closed (slow clients).' },
+  { name: 'http_headers_timeout', key: 'httpHeadersTimeoutMs', type: 'int', default: 10_000, unit: 'milliseconds', min: 100, max: 600_000,
+    doc: 'The headers of an HTTP request must arrive within this long, else its connection is closed (slowloris).' },
+  { name: 'http_connections_check_interval', key: 'httpConnectionsCheckIntervalMs', type: 'int', default: 1000, unit: 'milliseconds', min: 10, max: 60_000,
+    doc: 'How often the HTTP server looks for requests past http_headers_timeout or http_request_timeout.' },
+  { name: 'http_max_header_size', key: 'httpMaxHeaderBytes', type: 'int', default: 16_384, unit: 'bytes', min: 1024, max: 1024 * 1024,
+    doc: 'Largest HTTP header section accepted; larger: 431.' },
 ];
 
 export function envName(param: ParamSpec): string {

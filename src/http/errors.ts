@@ -4,7 +4,7 @@
  * large → 413, unsupported type → 415, unknown route → 404) and anything else (500, logged).
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ERROR_CODES, isPresenceError, type ErrorCode } from '../errors';
+import { ERROR_CODES, isDatabaseUnavailable, isPresenceError, type ErrorCode } from '../errors';
 
 export interface HttpError {
   status: number;
@@ -29,6 +29,9 @@ export function toHttpError(err: unknown): HttpError {
     for (const [k, v] of Object.entries(err.headers)) if (HTTP_HEADERS.includes(k)) headers[k] = v;
     return { status: err.httpStatus, code: err.code, message: err.message, headers };
   }
+  // The database is out of reach: come back later (RFC 9110 §15.6.4: "The server MAY send a Retry-After
+  // header field to suggest an appropriate amount of time for the client to wait"), not a 500.
+  if (isDatabaseUnavailable(err)) return { ...plain('UNAVAILABLE', 'the database is unavailable, retry later'), headers: { 'Retry-After': '5' } };
   const e = err as Partial<FastifyError> & { validation?: ValidationIssue[]; validationContext?: string };
   if (Array.isArray(e.validation) && e.validation.length > 0) {
     return plain('BAD_REQUEST', validationMessage(e.validationContext ?? 'request', e.validation[0] as ValidationIssue));

@@ -30,6 +30,14 @@ export interface MetricsSources {
   };
 }
 
+export interface ReliabilitySources {
+  dirty: () => number;
+  retold: () => number;
+  overflowed: () => number;
+  rateLimited: () => number;
+  overloaded: () => number;
+}
+
 interface Sample {
   up: boolean;
   pingSeconds: number;
@@ -105,6 +113,25 @@ export class HeraldMetrics {
     gauge('herald_db_ping_seconds', 'Round trip of select 1 to the database, measured at scrape', (x) => x.pingSeconds);
     gauge('herald_subscriptions_active', 'Live, non-terminated subscriptions (all event packages)', (x) => x.subscriptions);
     gauge('herald_presentities_active', 'Presentities with a live publication', (x) => x.presentities);
+  }
+
+  /**
+   * Issue 10's counters: the outage recovery set, rate-limited and overload-refused requests. Wired by
+   * app.ts (the SIP endpoint, the rate limiter and the fan-out are not the HTTP API's business).
+   */
+  attachReliability(r: ReliabilitySources): void {
+    const registers = [this.registry];
+    const plain = (name: string, help: string, read: () => number): void => {
+      const g: Gauge = new Gauge({ name, help, registers, collect: () => g.set(read()) });
+    };
+    const total = (name: string, help: string, read: () => number): void => {
+      const c: Counter = new Counter({ name, help, registers, collect: () => { c.reset(); c.inc(read()); } });
+    };
+    plain('herald_outage_dirty_presentities', 'Presentities whose watchers are still to be told after a database outage', r.dirty);
+    total('herald_outage_retold_total', 'Presentities re-told from the database after an outage', r.retold);
+    total('herald_outage_overflowed_total', 'Presentities that did not fit in outage_max_dirty (told at the watchers\' next refresh)', r.overflowed);
+    total('herald_sip_rate_limited_total', 'PUBLISH/SUBSCRIBE refused 503 by source_rate_limit', r.rateLimited);
+    total('herald_sip_overloaded_total', 'SIP requests refused 503 by max_in_flight or while draining', r.overloaded);
   }
 
   /** The exposition text and its content type. */

@@ -5,7 +5,7 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
 import type { Logger } from '../log';
-import { errorHandler, notFoundHandler } from './errors';
+import { errorHandler, notFoundHandler, sendError } from './errors';
 
 export interface HttpDeps {
   log: Logger;
@@ -13,6 +13,13 @@ export interface HttpDeps {
   /** Further routes (presence API, admin, metrics). */
   routes?: Array<(app: FastifyInstance) => void | Promise<void>>;
   bodyLimitBytes: number;
+  /** Requests handled at once; beyond it 503 + Retry-After (overload bound). */
+  maxInFlight: number;
+  /** Slow clients: the whole request, and its headers, must arrive within these. */
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  connectionsCheckIntervalMs: number;
+  maxHeaderBytes: number;
 }
 
 /** A route as registered: what the OpenAPI document is generated from. */
@@ -40,6 +47,15 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: deps.bodyLimitBytes,
+    // Slowloris: node's http server closes a connection whose headers (or whole request) are late,
+    // checked every connectionsCheckingInterval; a header section beyond maxHeaderSize is 431.
+    requestTimeout: deps.requestTimeoutMs,
+    http: {
+      headersTimeout: Math.min(deps.headersTimeoutMs, deps.requestTimeoutMs),
+      requestTimeout: deps.requestTimeoutMs,
+      connectionsCheckingInterval: deps.connectionsCheckIntervalMs,
+      maxHeaderSize: deps.maxHeaderBytes,
+    },
     logController: new LogController({ disableRequestLogging: true }),
     ajv: {
       // Unknown fields are refused (400 naming them), not silently dropped; query values are coerced
@@ -55,6 +71,7 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
       catalog.push({ method, url: r.url, schema: r.schema as Record<string, unknown> | undefined, config: r.config as Record<string, unknown> | undefined });
     }
   });
+  boundInFlight(app, deps.maxInFlight);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   app.get('/healthz', { schema: { summary: 'The process is up', tags: ['health'] } }, async () => ({ status: 'ok' }));
@@ -64,6 +81,23 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
   });
   for (const register of deps.routes ?? []) await register(app);
   return app;
+}
+
+/**
+ * The overload bound of HTTP: beyond `max` requests in flight, new ones are answered 503 at once.
+ * RFC 9110 §15.6.4: "The server MAY send a Retry-After header field to suggest an appropriate amount
+ * of time for the client to wait before retrying the request." /healthz (process up) is never refused.
+ */
+function boundInFlight(app: FastifyInstance, max: number): void {
+  let inFlight = 0;
+  app.addHook('onRequest', async (req, reply) => {
+    if (req.url === '/healthz') return;
+    // Answered here; returning the reply ends the hook chain (fastify: "return reply" after sending).
+    if (inFlight >= max) return sendError(reply, { status: 503, code: 'UNAVAILABLE', message: 'too many requests in flight, retry later', headers: { 'Retry-After': '1' } });
+    inFlight++;
+    // 'close' comes once per response, sent or aborted.
+    reply.raw.once('close', () => inFlight--);
+  });
 }
 
 /** `127.0.0.1:8080` or `[::1]:8080` → host and port. */

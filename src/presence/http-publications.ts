@@ -10,7 +10,7 @@
  * of the same presentity is told after this one and the last NOTIFY carries the last state.
  */
 import type { Clock, Random } from '../clock';
-import { PresenceError } from '../errors';
+import { isDatabaseUnavailable, PresenceError } from '../errors';
 import { isBodyError } from '../bodies/errors';
 import { pidfFromStatus, type PresenceStatus } from '../bodies/rpid';
 import { PIDF_TYPE, type PresenceDocuments } from './documents';
@@ -18,7 +18,7 @@ import { newEntityTag } from './entity-tag';
 import type { ExpiresLimits } from './expires';
 import type { KeyedLocks } from './locks';
 import type { Publication } from './model';
-import type { Store } from './ports';
+import type { Repositories, Store } from './ports';
 
 /** A status an HTTP client can set: `hide` publishes a closed tuple while the client stays present (seed 000). */
 export type HttpStatus = PresenceStatus | 'hide';
@@ -68,6 +68,8 @@ export interface HttpPublicationOptions {
   onChange: (presentity: string, last?: Publication) => Promise<void>;
   /** A fan-out that failed (the write itself is committed). */
   onNotifyError: (err: unknown, presentity: string) => void;
+  /** A write failed for the database: its COMMIT may still have happened; tell the watchers once it is back. */
+  onCommitUnknown?: (presentity: string) => void;
 }
 
 export class HttpPublicationService {
@@ -90,7 +92,7 @@ export class HttpPublicationService {
         presentity: w.presentity, event: EVENT, etag, body, contentType: PIDF_TYPE, source: 'http', client: w.client,
         receivedAt: now, expiresAt: now + ttl * 1000,
       };
-      const previous = await this.o.store.transaction(async (tx) => {
+      const previous = await this.commit(w.presentity, async (tx) => {
         const current = await tx.publications.byClient(w.presentity, EVENT, w.client, now);
         if (current && (await tx.publications.replace(w.presentity, EVENT, current.etag, next))) return current;
         await tx.publications.insert(next);
@@ -108,7 +110,7 @@ export class HttpPublicationService {
     checkClient(client);
     return this.o.locks.run(presentity, async () => {
       const now = this.o.clock.now();
-      const removed = await this.o.store.transaction(async (tx) => {
+      const removed = await this.commit(presentity, async (tx) => {
         const current = await tx.publications.byClient(presentity, EVENT, client, now);
         if (!current) return undefined;
         return (await tx.publications.remove(presentity, EVENT, current.etag)) ? current : undefined;
@@ -118,6 +120,15 @@ export class HttpPublicationService {
       this.tell(presentity, removed);
       return true;
     });
+  }
+
+  private async commit<T>(presentity: string, work: (tx: Repositories) => Promise<T>): Promise<T> {
+    try {
+      return await this.o.store.transaction(work);
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) this.o.onCommitUnknown?.(presentity);
+      throw err;
+    }
   }
 
   /** Wait for the fan-outs already queued (on shutdown). */

@@ -74,6 +74,8 @@ export interface SubscriptionRepository {
   forWatcher(presentity: string, watcher: string, now: number): Promise<Subscription[]>;
   /** Number of live subscriptions (metrics). */
   count(now: number): Promise<number>;
+  /** Number of non-terminated subscriptions to a presentity's event (the watcher cap, max_watchers). */
+  countFor(presentity: string, event: string, now: number): Promise<number>;
 }
 
 export interface WatcherRepository {

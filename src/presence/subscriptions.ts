@@ -57,6 +57,10 @@ export interface SubscriptionServiceOptions {
   toTagPref: string;
   subscribeReplyCode: number;
   nodeId: string;
+  /** Most live subscriptions to one presentity's event (0: no cap); beyond it a new SUBSCRIBE is 480. */
+  maxWatchers: number;
+  /** Retry-After of that 480, in seconds. */
+  watcherCapRetryAfterSec: number;
 }
 
 export class SubscriptionService {
@@ -97,18 +101,21 @@ export class SubscriptionService {
       node: this.o.nodeId, createdAt: now, updatedAt: now,
     };
     const record = pkg.watchedPackage ? null : watcherRecord(sub, sub.state === 'active' ? 'approved' : 'subscribe', now);
-    await this.o.locks.run(r.presentity, () => this.o.store.transaction(async (tx) => {
-      // Re-subscribing devices replace their older subscription (same contact or +sip.instance);
-      // a fetch (Expires 0) is not a re-subscription and leaves the device's live one alone.
-      if (expires > 0) {
-        for (const old of await tx.subscriptions.sameDevice(r.presentity, pkg.name, r.watcher, r.remoteTarget as string, r.contactInstance)) {
-          await this.drop(tx, old);
+    await this.o.locks.run(r.presentity, async () => {
+      if (expires > 0) await this.checkWatcherCap(r, pkg.name, now);
+      await this.o.store.transaction(async (tx) => {
+        // Re-subscribing devices replace their older subscription (same contact or +sip.instance);
+        // a fetch (Expires 0) is not a re-subscription and leaves the device's live one alone.
+        if (expires > 0) {
+          for (const old of await tx.subscriptions.sameDevice(r.presentity, pkg.name, r.watcher, r.remoteTarget as string, r.contactInstance)) {
+            await this.drop(tx, old);
+          }
         }
-      }
-      // A fetch is stored terminated: no fan-out picks it up before its one NOTIFY (RFC 6665 §4.4.3).
-      await tx.subscriptions.insert(expires > 0 ? sub : { ...sub, state: transition(sub.state, 'terminated'), reason: 'timeout' });
-      if (record) await tx.watchers.upsert(record);
-    }));
+        // A fetch is stored terminated: no fan-out picks it up before its one NOTIFY (RFC 6665 §4.4.3).
+        await tx.subscriptions.insert(expires > 0 ? sub : { ...sub, state: transition(sub.state, 'terminated'), reason: 'timeout' });
+        if (record) await tx.watchers.upsert(record);
+      });
+    });
     return {
       status: this.replyCode(pkg),
       localTag: sub.localTag,
@@ -176,6 +183,19 @@ export class SubscriptionService {
       await tx.watchers.upsert({ ...watcherRecord(sub, reason === 'invariant' ? 'deactivated' : reason, this.o.clock.now()), status: 'terminated' });
     }
     return removed;
+  }
+
+  /**
+   * The watcher cap (issue 10, overload): a presentity with max_watchers live subscriptions takes no
+   * new watcher; a device re-subscribing replaces its own subscription and is let in. RFC 3261
+   * §21.4.18: 480 Temporarily Unavailable, "The server MAY indicate a better time to call in the
+   * Retry-After header field". A fetch (Expires 0) holds no subscription and is never refused.
+   */
+  private async checkWatcherCap(r: SubscribeRequest, event: string, now: number): Promise<void> {
+    if (this.o.maxWatchers <= 0) return;
+    if ((await this.o.store.subscriptions.countFor(r.presentity, event, now)) < this.o.maxWatchers) return;
+    if ((await this.o.store.subscriptions.sameDevice(r.presentity, event, r.watcher, r.remoteTarget as string, r.contactInstance)).length > 0) return;
+    throw new PresenceError('TOO_MANY_WATCHERS', undefined, { 'Retry-After': String(this.o.watcherCapRetryAfterSec) });
   }
 
   private replyCode(pkg: EventPackage): 200 | 202 {

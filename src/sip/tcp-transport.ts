@@ -9,6 +9,9 @@ import { StreamFramer } from './framer';
 import { SipParseError } from './headers';
 import { hostForSocket, type Destination, type Peer, type Transport, type TransportEvents } from './transport';
 
+/** After a broken frame, how long a peer that keeps sending is given to read the 513/400 before the cut. */
+const BROKEN_STREAM_GRACE_MS = 2000;
+
 interface Connection {
   id: string;
   socket: Socket;
@@ -57,16 +60,25 @@ export class TcpTransport implements Transport {
     const framer = new StreamFramer(this.maxMessageSize);
     socket.setNoDelay(true);
     socket.setTimeout(this.idleTimeoutMs, () => socket.destroy());
+    let broken = false;
     socket.on('data', (chunk) => {
+      // After a framing error the stream cannot be re-synchronised: what follows is dropped unread, so a
+      // 10 MB body costs at most max_message_size of memory and one 513 (issue 10, hostile input).
+      if (broken) return;
       let messages: Buffer[];
       try {
         messages = framer.push(chunk);
       } catch (err) {
+        broken = true;
         const reason = /large/i.test((err as Error).message) ? 'too-large' : 'bad-framing';
         // The whole held message, not just this chunk: its start line and Via may have come earlier.
         const phrase = err instanceof SipParseError ? err.reason : undefined;
         this.events?.framingError(peer, reason, framer.pending(), phrase);
         socket.end();
+        // A peer that keeps sending is cut after a grace period that lets the answer reach it.
+        const cut = setTimeout(() => socket.destroy(), BROKEN_STREAM_GRACE_MS);
+        cut.unref();
+        socket.once('close', () => clearTimeout(cut));
         return;
       }
       for (const m of messages) this.events?.message(m, peer);

@@ -239,4 +239,9 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
     const rows: Row[] = await this.live(this.table().count({ n: '*' }), now);
     return countOf(rows);
   }
+
+  async countFor(presentity: string, event: string, now: number): Promise<number> {
+    const rows: Row[] = await this.live(this.table().where({ [SUB.presentity]: presentity, [SUB.event]: event }).count({ n: '*' }), now);
+    return countOf(rows);
+  }
 }

@@ -7,6 +7,7 @@
  *   npm run bench -- --search                  sipp: search the highest rate with < 0.1% failed calls
  *   npm run bench -- --target 127.0.0.1:5060   sipp against a running server (no Herald started)
  *   npm run bench -- --compare                 also ../shared/anchors/compare.sh: Herald and Kamailio side by side
+ *   npm run bench -- --fuzz [--n 1000000]      only the hostile SIP fuzz (issue 10): a million inputs, zero failures
  * Options: --rate N --duration S --reps N --scenarios publish,subscribe,fanout --fanout 1000 --db-url postgres://…
  * Only 127.0.0.1 is ever contacted; every sipp run is bounded in calls and time.
  */
@@ -17,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { runParseBench } from './parse.bench';
 import { runBodiesBench } from './bodies.bench';
 import { runFanoutBench } from './fanout.bench';
+import { runFuzzMillion } from './fuzz-million';
 
 interface Row { benchmark: string; value: string; unit: string; note?: string }
 
@@ -131,6 +133,16 @@ function sipp(target: string, serverPid: number | undefined, out: string): Row[]
 
 async function main(): Promise<void> {
   const rows: Row[] = [];
+  if (flag('fuzz')) {
+    const r = runFuzzMillion(Number(arg('n', '1000000')));
+    printTable([
+      { benchmark: `hostile SIP fuzz (seed ${r.seed}): inputs`, value: String(r.inputs), unit: 'inputs', note: JSON.stringify(r.counts) },
+      { benchmark: 'hostile SIP fuzz: failures (untyped throws)', value: String(r.failures.length), unit: 'inputs', note: r.failures.slice(0, 3).join(' | ') },
+      { benchmark: 'hostile SIP fuzz: rate', value: String(Math.round(r.inputs / r.seconds)), unit: 'inputs/s', note: `peak RSS ${r.peakRssMb} MB` },
+    ]);
+    if (r.failures.length > 0) process.exitCode = 1;
+    return;
+  }
   if (!flag('no-micro')) rows.push(...(await micro()));
   if (!flag('micro')) {
     const out = join(root, 'bench-results', new Date().toISOString().replace(/[:.]/g, '-'));

@@ -21,7 +21,7 @@ import { StreamFramer } from '../../src/sip/framer';
 import { Headers, type SipMessage } from '../../src/sip/message';
 import { parseMessage } from '../../src/sip/parser';
 import { serialize } from '../../src/sip/serializer';
-import type { Destination, Transport } from '../../src/sip/transport';
+import { fence } from '../support/fence';
 import { startHerald, type RunningHerald } from '../support/herald';
 import { SipTestClient } from '../support/sip-client';
 import { mulberry32 } from '../support/prng';
@@ -210,22 +210,6 @@ async function settle(h: RunningHerald, maxMs = 20_000): Promise<void> {
   const until = Date.now() + maxMs;
   await new Promise((r) => setTimeout(r, 5));
   while (h.app.endpoint.pendingRequests > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
-}
-
-/** Only this test's own sockets may receive anything from Herald (see the safety fence above). */
-function fence(h: RunningHerald, allowed: Set<number>): { dropped: number } {
-  const stats = { dropped: 0 };
-  for (const kind of ['udp', 'tcp'] as const) {
-    const t = h.app.endpoint.transport(kind) as Transport;
-    const send = t.send.bind(t);
-    t.send = (data: Buffer, to: Destination): Promise<void> => {
-      const onConnection = kind === 'tcp' && !!to.connectionId && t.isOpen(to.connectionId);
-      if (onConnection || (to.host === '127.0.0.1' && allowed.has(to.port))) return send(data, to);
-      stats.dropped++;
-      return Promise.resolve();
-    };
-  }
-  return stats;
 }
 
 describe('wire fuzz: mutated real-client messages against a running Herald', () => {
