@@ -41,6 +41,7 @@ const PATCH_TYPES: Readonly<Record<string, KeyColumn[1]>> = {
 export class KnexSubscriptionRepository implements SubscriptionRepository {
   private readonly forCalls: Coalescer<ForKey, Subscription[]>;
   private readonly claims: Coalescer<ForKey, Subscription[]>;
+  private readonly countCalls: Coalescer<ForKey, number>;
   private readonly dialogCalls: Coalescer<DialogKey, Subscription | undefined>;
   private readonly cseqBumps: Coalescer<string, number | undefined>;
   private readonly inserts: Coalescer<Subscription, void>;
@@ -53,6 +54,7 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
     const bounds = coalescing(db);
     const byId = { ...bounds, key: (id: string): string => id };
     this.forCalls = new Coalescer((keys) => this.forMany(keys), bounds);
+    this.countCalls = new Coalescer((keys) => this.countMany(keys), bounds);
     this.claims = new Coalescer((keys) => this.claimMany(keys), { ...bounds, key: (k) => `${k[0]}\0${k[1]}` });
     this.dialogCalls = new Coalescer((keys) => this.dialogMany(keys), bounds);
     this.cseqBumps = new Coalescer((ids) => this.bumpMany(ids), byId);
@@ -240,8 +242,15 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
     return countOf(rows);
   }
 
-  async countFor(presentity: string, event: string, now: number): Promise<number> {
-    const rows: Row[] = await this.live(this.table().where({ [SUB.presentity]: presentity, [SUB.event]: event }).count({ n: '*' }), now);
-    return countOf(rows);
+  /** Live subscriptions to a presentity's event (the watcher cap); coalesced like the other hot reads. */
+  countFor(presentity: string, event: string, now: number): Promise<number> {
+    return this.countCalls.call([presentity, event, now]);
+  }
+
+  private async countMany(keys: readonly ForKey[]): Promise<number[]> {
+    const rows = await runKeyed(this.db, `SELECT k.k_i, count(t."${SUB.id}") AS n FROM {k} LEFT JOIN "${T.subscriptions}" t
+      ON t."${SUB.presentity}" = k.k_presentity COLLATE "C" AND t."${SUB.event}" = k.k_event AND t."${SUB.expiresAt}" > k.k_now
+      AND t."${SUB.state}" <> 'terminated' GROUP BY k.k_i`, keyed(FOR_K, keys));
+    return byCall(rows, keys.length).map((g) => countOf(g));
   }
 }

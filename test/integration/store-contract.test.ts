@@ -288,6 +288,15 @@ describe.each(backends())('store contract on $name', ({ name, url }) => {
       expect((await store.subscriptions.byId('p'))?.localCseq).toBe(0);
     });
 
+    it('countFor counts the live, non-terminated subscriptions of each presentity in one turn', async () => {
+      await store.subscriptions.insert(sub());
+      await store.subscriptions.insert(sub({ id: 's2', callId: 'c2' }));
+      await store.subscriptions.insert(sub({ id: 's3', callId: 'c3', state: 'terminated' }));
+      await store.subscriptions.insert(sub({ id: 's4', callId: 'c4', expiresAt: NOW - 1 }));
+      const counts = await Promise.all([ALICE, 'sip:nobody@example.com'].map((p) => store.subscriptions.countFor(p, 'presence', NOW)));
+      expect(counts).toEqual([2, 0]);
+    });
+
     it('take deletes a subscription and returns it with its last CSeq, once', async () => {
       await store.subscriptions.insert(sub({ localCseq: 1 }));
       await store.subscriptions.nextCseq('s1');
