@@ -38,6 +38,11 @@ export class Coalescer<A, R> {
     private readonly o: CoalescerOptions<A>,
   ) {}
 
+  /** Nothing waiting and nothing running (a graceful close waits for this). */
+  get idle(): boolean {
+    return this.queue.length === 0 && this.inFlight === 0;
+  }
+
   call(arg: A): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ arg, key: this.o.key?.(arg), resolve, reject });

@@ -1,6 +1,6 @@
 /**
  * Group commit (DESIGN.md, the hot path): handlers don't each open a transaction; their works are
- * gathered and run one after another inside ONE database transaction, and every waiting request is
+ * gathered (coalescer.ts) and run inside ONE database transaction, and every waiting request is
  * resolved when that transaction commits. One fsync and one BEGIN/COMMIT serve the whole batch.
  *
  * The works of a batch run concurrently, so the repositories' coalescers (coalescer.ts) merge their
@@ -14,14 +14,9 @@
  */
 import { isPresenceError } from '../errors';
 import type { Repositories, Store } from '../presence/ports';
+import { Coalescer } from './coalescer';
 
 type Work = (tx: Repositories) => Promise<unknown>;
-
-interface Pending {
-  work: Work;
-  resolve: (v: unknown) => void;
-  reject: (e: unknown) => void;
-}
 
 export interface GroupCommitOptions {
   /** Most works in one transaction. */
@@ -31,7 +26,7 @@ export interface GroupCommitOptions {
 }
 
 /** Repository methods that only read; every other method counts as a write. */
-const READS = new Set(['live', 'byEtag', 'byClient', 'presentities', 'byId', 'byDialog', 'forPresentity', 'sameDevice', 'forWatcher', 'count', 'list', 'ruleFor']);
+const READS = new Set(['live', 'byEtag', 'byClient', 'presentities', 'byId', 'byDialog', 'forPresentity', 'sameDevice', 'forWatcher', 'count', 'countFor', 'list', 'ruleFor']);
 
 /** Writes whose result says whether they changed a row (undefined/false: nothing written). */
 const CONDITIONAL = new Set(['publications.updateLive', 'publications.removeLive', 'publications.replace', 'publications.remove', 'subscriptions.remove', 'subscriptions.take', 'rules.remove']);
@@ -40,71 +35,51 @@ class Poisoned extends Error {}
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
+const settle = (p: Promise<unknown>): Promise<Outcome> => p.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+
 export class GroupCommitStore implements Store {
   readonly publications: Store['publications'];
   readonly subscriptions: Store['subscriptions'];
   readonly watchers: Store['watchers'];
   readonly rules: Store['rules'];
   readonly registrations: Store['registrations'];
-  private queue: Pending[] = [];
-  private inFlight = 0;
-  private scheduled = false;
+  /** The works of one turn (datagrams read together) gathered into batches, one transaction each. */
+  private readonly batches: Coalescer<Work, Outcome>;
   /** Counters for benchmarks and metrics. */
   readonly stats = { batches: 0, works: 0, poisoned: 0 };
 
   constructor(
     private readonly inner: Store,
-    private readonly o: GroupCommitOptions,
+    o: GroupCommitOptions,
   ) {
     this.publications = inner.publications;
     this.subscriptions = inner.subscriptions;
     this.watchers = inner.watchers;
     this.rules = inner.rules;
     this.registrations = inner.registrations;
+    this.batches = new Coalescer((works) => this.run(works), { maxBatch: o.maxBatch, maxInFlight: o.maxInFlight });
   }
 
-  transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
-      this.schedule();
-    });
+  async transaction<T>(work: (tx: Repositories) => Promise<T>): Promise<T> {
+    const o = await this.batches.call(work);
+    if (o.ok) return o.value as T;
+    throw o.error;
   }
 
-  private schedule(): void {
-    if (this.scheduled || this.inFlight >= this.o.maxInFlight) return;
-    this.scheduled = true;
-    // Gather what arrives in the same turn of the event loop (datagrams read together).
-    setImmediate(() => {
-      this.scheduled = false;
-      while (this.queue.length > 0 && this.inFlight < this.o.maxInFlight) {
-        const batch = this.queue.splice(0, this.o.maxBatch);
-        this.inFlight++;
-        void this.run(batch).finally(() => {
-          this.inFlight--;
-          if (this.queue.length > 0) this.schedule();
-        });
-      }
-    });
-  }
-
-  private async run(batch: Pending[]): Promise<void> {
+  private async run(batch: readonly Work[]): Promise<Outcome[]> {
     this.stats.batches++;
     this.stats.works += batch.length;
-    if (batch.length === 1) {
-      const p = batch[0] as Pending;
-      await this.inner.transaction(p.work).then(p.resolve, p.reject);
-      return;
-    }
+    if (batch.length === 1) return [await settle(this.inner.transaction(batch[0] as Work))];
     let outcomes: Outcome[] = [];
     try {
       await this.inner.transaction(async (tx) => {
         // The works run side by side: their statements of one turn are coalesced into one each
         // (coalescer.ts). They touch different presentities (each holds its presentity's lock until
         // this commit), so any interleaving equals running them one after another.
-        const settled = await Promise.allSettled(batch.map(async (p): Promise<Outcome> => {
+        const settled = await Promise.allSettled(batch.map(async (work): Promise<Outcome> => {
           const counted = countingWrites(tx);
           try {
-            return { ok: true, value: await p.work(counted.repos) };
+            return { ok: true, value: await work(counted.repos) };
           } catch (error) {
             // Only a domain refusal before any write leaves the transaction usable; a database error
             // (even in a read) aborts it on PostgreSQL.
@@ -117,17 +92,14 @@ export class GroupCommitStore implements Store {
           return o.value;
         });
       });
+      return outcomes;
     } catch {
       // Rolled back: each work alone, in arrival order, with its own outcome.
       this.stats.poisoned++;
-      for (const p of batch) await this.inner.transaction(p.work).then(p.resolve, p.reject);
-      return;
+      const alone: Outcome[] = [];
+      for (const work of batch) alone.push(await settle(this.inner.transaction(work)));
+      return alone;
     }
-    batch.forEach((p, i) => {
-      const o = outcomes[i];
-      if (o?.ok) p.resolve(o.value);
-      else p.reject(o?.error);
-    });
   }
 
   ping(): Promise<boolean> {
@@ -135,7 +107,7 @@ export class GroupCommitStore implements Store {
   }
 
   async close(): Promise<void> {
-    while (this.queue.length > 0 || this.inFlight > 0) await new Promise((r) => setTimeout(r, 5));
+    while (!this.batches.idle) await new Promise((r) => setTimeout(r, 5));
     await this.inner.close();
   }
 }
