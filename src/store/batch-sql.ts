@@ -6,10 +6,10 @@
  * Runs unchanged on PostgreSQL and PGlite. Column and table names come from rows.ts.
  */
 import type { Knex } from 'knex';
-import { toNumber, type Row } from './rows';
+import { toNumber, type ColumnType, type Row } from './rows';
 
 /** A column of `k`: its name and PostgreSQL element type. */
-export type KeyColumn = readonly [name: string, type: 'text' | 'bigint' | 'integer' | 'boolean' | 'jsonb'];
+export type KeyColumn = readonly [name: string, type: ColumnType];
 
 export interface Keyed {
   /** `unnest(?::text[], …) WITH ORDINALITY AS k(k_a, …, k_i)` */
@@ -68,20 +68,33 @@ function preparedFor(sql: string): { name: string; text: string } {
  * runs as a named prepared statement, parsed and planned once per connection; on PGlite through knex.
  */
 export async function runKeyed(db: Knex, sql: string, k: Keyed, before: unknown[] = [], after: unknown[] = []): Promise<Row[]> {
-  const full = sql.replace('{k}', k.sql);
-  const values = [...before, ...k.bindings, ...after];
+  return runPrepared(db, sql.replace('{k}', k.sql), [...before, ...k.bindings, ...after]);
+}
+
+/**
+ * Run a statement whose text is a constant (`?` placeholders): on PostgreSQL as a named prepared
+ * statement on the raw connection, bypassing knex's query building; on PGlite through knex.
+ */
+export async function runPrepared(db: Knex, sql: string, values: unknown[]): Promise<Row[]> {
   const client = (db as unknown as { client: KnexClient }).client;
   if (client.config.client !== 'pg') {
-    const result = await db.raw<{ rows: Row[] }>(full, values as Knex.RawBinding[]);
+    const result = await db.raw<{ rows: Row[] }>(sql, values as Knex.RawBinding[]);
     return result.rows;
   }
   const conn = (await client.acquireConnection()) as PgConnection;
   try {
-    const { name, text } = preparedFor(full);
+    const { name, text } = preparedFor(sql);
     return (await conn.query({ name, text, values })).rows;
   } finally {
     await client.releaseConnection(conn);
   }
+}
+
+/** `INSERT INTO table (cols) SELECT * FROM unnest(…)`: N rows in one statement whose text does not depend on N. */
+export function insertUnnest(table: string, cols: readonly KeyColumn[], rows: readonly Row[], suffix = ''): { sql: string; values: unknown[] } {
+  const names = cols.map(([c]) => `"${c}"`).join(', ');
+  const args = cols.map(([, type]) => `?::${type}[]`).join(', ');
+  return { sql: `INSERT INTO "${table}" (${names}) SELECT * FROM unnest(${args})${suffix}`, values: cols.map(([c]) => rows.map((r) => r[c] ?? null)) };
 }
 
 /** The first row of each call, or undefined. */

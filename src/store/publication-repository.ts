@@ -5,9 +5,9 @@
 import type { Knex } from 'knex';
 import type { Publication } from '../presence/model';
 import type { PublicationPatch, PublicationRepository } from '../presence/ports';
-import { byCall, coalescing, firstOfEach, keyed, runKeyed, type KeyColumn } from './batch-sql';
+import { byCall, coalescing, firstOfEach, insertUnnest, keyed, runKeyed, runPrepared, type KeyColumn } from './batch-sql';
 import { Coalescer } from './coalescer';
-import { CTID, PUB, T, publicationFromRow, publicationPatchToRow, publicationToRow, type Row } from './rows';
+import { CTID, PUB, PUB_TYPES, T, publicationFromRow, publicationPatchToRow, publicationToRow, type Row } from './rows';
 import { deleteBatch, likeLiteral } from './sql';
 
 type LiveKey = readonly [presentity: string, event: string, now: number];
@@ -80,7 +80,8 @@ export class KnexPublicationRepository implements PublicationRepository {
   }
 
   private async insertMany(ps: readonly Publication[]): Promise<void[]> {
-    await this.table().insert(ps.map(publicationToRow));
+    const { sql, values } = insertUnnest(T.publications, PUB_TYPES, ps.map(publicationToRow));
+    await runPrepared(this.db, sql, values);
     return ps.map(() => undefined);
   }
 

@@ -116,6 +116,28 @@ export const REG = {
   expiresAt: 'expires_at',
 } as const;
 
+/** Element type of each column, for statements that pass a column's values as one typed array (batch-sql.ts). */
+export type ColumnType = 'text' | 'bigint' | 'integer' | 'boolean' | 'jsonb';
+
+export const PUB_TYPES: ReadonlyArray<readonly [string, ColumnType]> = [
+  [PUB.presentity, 'text'], [PUB.event, 'text'], [PUB.etag, 'text'], [PUB.body, 'text'], [PUB.contentType, 'text'],
+  [PUB.source, 'text'], [PUB.client, 'text'], [PUB.receivedAt, 'bigint'], [PUB.expiresAt, 'bigint'],
+];
+
+export const SUB_TYPES: ReadonlyArray<readonly [string, ColumnType]> = [
+  [SUB.id, 'text'], [SUB.presentity, 'text'], [SUB.event, 'text'], [SUB.eventId, 'text'], [SUB.watcher, 'text'],
+  [SUB.watcherDisplayName, 'text'], [SUB.callId, 'text'], [SUB.remoteTag, 'text'], [SUB.localTag, 'text'],
+  [SUB.remoteUri, 'text'], [SUB.localUri, 'text'], [SUB.remoteCseq, 'bigint'], [SUB.localCseq, 'bigint'],
+  [SUB.remoteTarget, 'text'], [SUB.routeSet, 'jsonb'], [SUB.contactInstance, 'text'], [SUB.viaTransport, 'text'],
+  [SUB.viaHost, 'text'], [SUB.viaPort, 'integer'], [SUB.viaConnectionId, 'text'], [SUB.state, 'text'], [SUB.reason, 'text'],
+  [SUB.expiresAt, 'bigint'], [SUB.version, 'integer'], [SUB.node, 'text'], [SUB.createdAt, 'bigint'], [SUB.updatedAt, 'bigint'],
+];
+
+export const WAT_TYPES: ReadonlyArray<readonly [string, ColumnType]> = [
+  [WAT.presentity, 'text'], [WAT.watcher, 'text'], [WAT.watcherDisplayName, 'text'], [WAT.event, 'text'],
+  [WAT.subscriptionId, 'text'], [WAT.status, 'text'], [WAT.lastEvent, 'text'], [WAT.createdAt, 'bigint'], [WAT.updatedAt, 'bigint'],
+];
+
 /** A bigint/integer/count as a number, whichever driver produced it (string, number or bigint). */
 export function toNumber(v: unknown): number {
   const n = typeof v === 'number' ? v : typeof v === 'string' || typeof v === 'bigint' ? Number(v) : NaN;

@@ -7,6 +7,7 @@ import type { Subscription } from '../presence/model';
 import type { SubscriptionRepository } from '../presence/ports';
 import {
   SUB,
+  SUB_TYPES,
   T,
   countOf,
   subscriptionFromRow,
@@ -16,7 +17,7 @@ import {
   type Row,
   type SubscriptionPatch,
 } from './rows';
-import { byCall, coalescing, firstOfEach, keyed, runKeyed, type KeyColumn } from './batch-sql';
+import { byCall, coalescing, firstOfEach, insertUnnest, keyed, runKeyed, runPrepared, type KeyColumn } from './batch-sql';
 import { Coalescer } from './coalescer';
 import { deleteBatch, likeLiteral } from './sql';
 
@@ -79,7 +80,8 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
   }
 
   private async insertMany(subs: readonly Subscription[]): Promise<void[]> {
-    await this.table().insert(subs.map(subscriptionToRow));
+    const { sql, values } = insertUnnest(T.subscriptions, SUB_TYPES, subs.map(subscriptionToRow));
+    await runPrepared(this.db, sql, values);
     return subs.map(() => undefined);
   }
 
@@ -174,10 +176,8 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
   }
 
   private async bumpMany(ids: readonly string[]): Promise<Array<number | undefined>> {
-    const rows: Row[] = await this.table()
-      .whereRaw('?? = ANY(?)', [SUB.id, [...ids]])
-      .increment(SUB.localCseq, 1)
-      .returning([SUB.id, SUB.localCseq]);
+    const rows = await runPrepared(this.db, `UPDATE "${T.subscriptions}" SET "${SUB.localCseq}" = "${SUB.localCseq}" + 1
+      WHERE "${SUB.id}" = ANY(?::text[]) RETURNING "${SUB.id}", "${SUB.localCseq}"`, [[...ids]]);
     const got = new Map(rows.map((r) => [String(r[SUB.id]), toNumber(r[SUB.localCseq])]));
     return ids.map((id) => got.get(id));
   }
@@ -202,13 +202,13 @@ export class KnexSubscriptionRepository implements SubscriptionRepository {
   }
 
   private async takeMany(ids: readonly string[]): Promise<Array<Subscription | undefined>> {
-    const rows: Row[] = await this.table().whereRaw('?? = ANY(?)', [SUB.id, [...ids]]).del().returning('*');
+    const rows = await runPrepared(this.db, `DELETE FROM "${T.subscriptions}" WHERE "${SUB.id}" = ANY(?::text[]) RETURNING *`, [[...ids]]);
     const gone = new Map(rows.map((r) => [String(r[SUB.id]), subscriptionFromRow(r)]));
     return ids.map((id) => gone.get(id));
   }
 
   private async removeMany(ids: readonly string[]): Promise<boolean[]> {
-    const rows: Row[] = await this.table().whereRaw('?? = ANY(?)', [SUB.id, [...ids]]).del().returning([SUB.id]);
+    const rows = await runPrepared(this.db, `DELETE FROM "${T.subscriptions}" WHERE "${SUB.id}" = ANY(?::text[]) RETURNING "${SUB.id}"`, [[...ids]]);
     const gone = new Set(rows.map((r) => String(r[SUB.id])));
     return ids.map((id) => gone.has(id));
   }

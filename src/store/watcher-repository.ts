@@ -2,8 +2,8 @@
 import type { Knex } from 'knex';
 import type { WatcherRecord } from '../presence/model';
 import type { WatcherRepository } from '../presence/ports';
-import { CTID, T, WAT, watcherFromRow, watcherToRow, type Row } from './rows';
-import { coalescing } from './batch-sql';
+import { CTID, T, WAT, WAT_TYPES, watcherFromRow, watcherToRow, type Row } from './rows';
+import { coalescing, insertUnnest, runPrepared } from './batch-sql';
 import { Coalescer } from './coalescer';
 import { deleteBatch } from './sql';
 
@@ -26,10 +26,10 @@ export class KnexWatcherRepository implements WatcherRepository {
   }
 
   private async upsertMany(ws: readonly WatcherRecord[]): Promise<void[]> {
-    await this.table()
-      .insert(ws.map(watcherToRow))
-      .onConflict([WAT.presentity, WAT.event, WAT.subscriptionId])
-      .merge([WAT.watcher, WAT.watcherDisplayName, WAT.status, WAT.lastEvent, WAT.updatedAt]);
+    const update = [WAT.watcher, WAT.watcherDisplayName, WAT.status, WAT.lastEvent, WAT.updatedAt].map((c) => `"${c}" = EXCLUDED."${c}"`).join(', ');
+    const { sql, values } = insertUnnest(T.watchers, WAT_TYPES, ws.map(watcherToRow),
+      ` ON CONFLICT ("${WAT.presentity}", "${WAT.event}", "${WAT.subscriptionId}") DO UPDATE SET ${update}`);
+    await runPrepared(this.db, sql, values);
     return ws.map(() => undefined);
   }
 
