@@ -20,6 +20,7 @@ function typeText(p: ParamSpec): string {
     case 'enum': return `one of ${p.values?.join(', ')}`;
     case 'listen': return 'list of transport:host:port';
     case 'json': return 'JSON';
+    case 'list': return 'list of str';
     default: return 'str';
   }
 }
@@ -47,6 +48,7 @@ export function readme(): string {
 
 function exampleValue(p: ParamSpec): unknown {
   if (p.name === 'db_url') return 'postgres://herald@127.0.0.1:5432/herald';
+  if (p.name === 'webhook_allow_list') return ['https://hooks.example.com', 'http://127.0.0.1:8081'];
   if (p.name === 'api_tokens') return [{ token: 'change-me-0123456789', scopes: ['presence:read', 'presence:write'] }];
   return p.default;
 }

@@ -3,7 +3,7 @@
  * seed 001), the key Herald's code uses (unit in the name), type, default, bounds and a one-line doc.
  * config/default.json and config/README.md are kept equal to this table by a test.
  */
-export type ParamType = 'int' | 'bool' | 'string' | 'enum' | 'listen' | 'json';
+export type ParamType = 'int' | 'bool' | 'string' | 'enum' | 'listen' | 'json' | 'list';
 
 export interface ParamSpec {
   /** Name in the config file and, upper-cased with HERALD_, in the environment. */
@@ -11,7 +11,7 @@ export interface ParamSpec {
   key: keyof ConfigShape;
   type: ParamType;
   default: unknown;
-  unit?: 'seconds' | 'milliseconds' | 'bytes' | 'count';
+  unit?: 'minutes' | 'seconds' | 'milliseconds' | 'bytes' | 'count';
   min?: number;
   max?: number;
   values?: readonly (string | number)[];
@@ -30,6 +30,8 @@ export interface ApiToken {
   token: string;
   scopes: string[];
   domains?: string[];
+  /** The user (AOR) the token belongs to: it may grant apps access to that user's presence and watches as that user. */
+  user?: string;
 }
 
 export interface ConfigShape {
@@ -69,6 +71,18 @@ export interface ConfigShape {
   groupCommitInFlight: number;
   maxInFlight: number;
   drainTimeoutSec: number;
+  maxSubscriptionDurationMin: number;
+  subscriptionWarningSec: number;
+  subscriptionSweepSec: number;
+  eventWindowSec: number;
+  eventBatchSize: number;
+  longPollTimeoutSec: number;
+  sseHeartbeatSec: number;
+  webEventPollMs: number;
+  webhookAllowList: string[];
+  webhookTimeoutMs: number;
+  webhookRetryBaseMs: number;
+  webhookMaxAgeSec: number;
 }
 
 export type Config = Readonly<ConfigShape>;
@@ -148,6 +162,30 @@ export const PARAMS: readonly ParamSpec[] = [
     doc: 'SIP requests handled at once; beyond it new requests are answered 503 with Retry-After instead of queueing.' },
   { name: 'drain_timeout', key: 'drainTimeoutSec', type: 'int', default: 3, unit: 'seconds', min: 0, max: 60,
     doc: 'On SIGTERM, how long Herald finishes requests and NOTIFYs in flight before it closes its sockets.' },
+  { name: 'max_subscription_duration', key: 'maxSubscriptionDurationMin', type: 'int', default: 60, unit: 'minutes', min: 1, max: 7 * 24 * 60,
+    doc: 'Longest HTTP subscription (POST /v1/subscriptions durationMinutes, or a PATCH extending it); a longer one is granted this much.' },
+  { name: 'subscription_warning', key: 'subscriptionWarningSec', type: 'int', default: 60, unit: 'seconds', min: 1, max: DAY,
+    doc: 'An HTTP subscription gets an "expiring" event this long before it ends (seed 003), then "ended" when it does.' },
+  { name: 'subscription_sweep', key: 'subscriptionSweepSec', type: 'int', default: 5, unit: 'seconds', min: 1, max: 3600,
+    doc: 'Period of the check that warns and ends expiring HTTP subscriptions and prunes old events.' },
+  { name: 'event_window', key: 'eventWindowSec', type: 'int', default: 3600, unit: 'seconds', min: 10, max: 7 * DAY,
+    doc: 'Events of an HTTP subscription are kept this long: a client resuming with an older cursor gets 410 naming the oldest kept.' },
+  { name: 'event_batch_size', key: 'eventBatchSize', type: 'int', default: 100, unit: 'count', min: 1, max: 10_000,
+    doc: 'Most events in one event-channel answer, one stream read or one webhook POST.' },
+  { name: 'long_poll_timeout', key: 'longPollTimeoutSec', type: 'int', default: 30, unit: 'seconds', min: 1, max: 300,
+    doc: 'How long GET /v1/subscriptions/{id}/events holds a request without events before answering an empty batch.' },
+  { name: 'sse_heartbeat', key: 'sseHeartbeatSec', type: 'int', default: 15, unit: 'seconds', min: 1, max: 300,
+    doc: 'An idle event stream (SSE or ndjson) gets a heartbeat this often so proxies keep it open.' },
+  { name: 'web_event_poll', key: 'webEventPollMs', type: 'int', default: 1000, unit: 'milliseconds', min: 50, max: 60_000,
+    doc: 'How often a node looks in the database for events written by other nodes (held requests, streams, webhooks due for retry).' },
+  { name: 'webhook_allow_list', key: 'webhookAllowList', type: 'list', default: [],
+    doc: 'Where webhooks may go: origins scheme://host (any port) or scheme://host:port, a comma list or JSON list; a webhookUrl elsewhere is refused with 400 (empty: no webhooks).' },
+  { name: 'webhook_timeout', key: 'webhookTimeoutMs', type: 'int', default: 5000, unit: 'milliseconds', min: 100, max: 60_000,
+    doc: 'A webhook POST not answered within this is a failure and is retried.' },
+  { name: 'webhook_retry_base', key: 'webhookRetryBaseMs', type: 'int', default: 1000, unit: 'milliseconds', min: 10, max: 600_000,
+    doc: 'First retry delay of a failed webhook POST; it doubles on each failure, up to 5 minutes.' },
+  { name: 'webhook_max_age', key: 'webhookMaxAgeSec', type: 'int', default: 3600, unit: 'seconds', min: 1, max: 7 * DAY,
+    doc: 'Webhook events older than this are dropped instead of retried (the event channel still has them within event_window).' },
 ];
 
 export function envName(param: ParamSpec): string {
