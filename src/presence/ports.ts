@@ -145,6 +145,7 @@ export interface WebSubscriptionRepository {
   insert(s: WebSubscription, members: readonly string[]): Promise<void>;
   byId(id: string): Promise<WebSubscription | undefined>;
   members(id: string): Promise<string[]>;
+  hasMember(id: string, presentity: string): Promise<boolean>;
   /** Add members (existing ones are kept with their last status); returns those that were new. */
   addMembers(id: string, presentities: readonly string[]): Promise<string[]>;
   removeMembers(id: string, presentities: readonly string[]): Promise<void>;

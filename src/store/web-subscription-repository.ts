@@ -39,6 +39,11 @@ export class KnexWebSubscriptionRepository implements WebSubscriptionRepository 
     return rows.map((r) => String(r[WMEM.presentity]));
   }
 
+  async hasMember(id: string, presentity: string): Promise<boolean> {
+    const row: Row | undefined = await this.db(T.webMembers).select(WMEM.presentity).where({ [WMEM.subscriptionId]: id, [WMEM.presentity]: presentity }).first();
+    return row !== undefined;
+  }
+
   async addMembers(id: string, presentities: readonly string[]): Promise<string[]> {
     if (presentities.length === 0) return [];
     const rows: Row[] = await this.db(T.webMembers)
