@@ -75,7 +75,7 @@ export class KnexWebSubscriptionRepository implements WebSubscriptionRepository 
       .join(s, `${s}.${WSUB.id}`, `${T.webMembers}.${WMEM.subscriptionId}`)
       .where(`${T.webMembers}.${WMEM.presentity}`, presentity)
       .andWhere(`${s}.${WSUB.state}`, 'active')
-      .andWhere((q) => q.whereNull(`${s}.${WSUB.expiresAt}`).orWhere(`${s}.${WSUB.expiresAt}`, '>', now))
+      .andWhereRaw('(?? IS NULL OR ?? > ?)', [`${s}.${WSUB.expiresAt}`, `${s}.${WSUB.expiresAt}`, now])
       .orderBy(`${s}.${WSUB.id}`);
     return rows.map((r) => ({ subscription: webSubscriptionFromRow(r), lastStatus: (r[WMEM.lastStatus] as string | null) ?? null }));
   }
