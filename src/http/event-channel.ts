@@ -52,28 +52,29 @@ export class EventChannel {
     let woken = false;
     let wake = (): void => { woken = true; };
     const off = this.o.bus.listen(sub.id, () => wake());
+    let expired = false;
+    const t = this.o.timers.setTimeout(() => { expired = true; wake(); }, Math.min(timeoutMs, this.o.longPollMs));
+    const gone = (): void => wake();
+    reply.raw.on('close', gone);
+    this.closers.add(gone);
     try {
       // Listening before the read: an event appended in between is not missed.
       const first = await this.o.service.read(sub, ack);
-      if (first.length > 0 || sub.state === 'ended' || this.closing) return first;
       const cursor = ack ?? sub.lastSeq;
-      if (!woken) {
-        await new Promise<void>((resolve) => {
-          const done = (): void => {
-            this.o.timers.clearTimeout(t);
-            this.closers.delete(done);
-            reply.raw.off('close', done);
-            resolve();
-          };
-          const t = this.o.timers.setTimeout(done, Math.min(timeoutMs, this.o.longPollMs));
-          wake = done;
-          this.closers.add(done);
-          reply.raw.on('close', done);
-        });
+      let events = first;
+      // A wake-up may find nothing new (another node's poll, a coalesced change): hold on until the bound.
+      for (let i = 0; i < 10_000; i++) {
+        if (events.length > 0 || sub.state === 'ended' || this.closing || expired || reply.raw.destroyed) return events;
+        if (!woken) await new Promise<void>((resolve) => { wake = () => { woken = true; resolve(); }; });
+        woken = false;
+        events = await this.o.service.after(sub.id, cursor);
       }
-      return reply.raw.destroyed ? [] : this.o.service.after(sub.id, cursor);
+      return events;
     } finally {
       off();
+      this.o.timers.clearTimeout(t);
+      reply.raw.off('close', gone);
+      this.closers.delete(gone);
     }
   }
 
