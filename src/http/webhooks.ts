@@ -112,6 +112,12 @@ export class WebhookSender {
     let released = false;
     try {
       const events = await this.o.repo.after(id, sub.webhookSeq, this.o.batchSize);
+      if (events.length === 0) {
+        // Nothing after the cursor although last_seq is ahead: those events left the event window.
+        await this.o.repo.webhookDone(id, sub.lastSeq, 0, 0);
+        released = true;
+        return;
+      }
       // Events are in time order: those past webhook_max_age are a prefix, dropped.
       const oldest = now - this.o.maxAgeSec * 1000;
       const fresh = events.filter((e) => e.at >= oldest);
@@ -123,7 +129,8 @@ export class WebhookSender {
       if (body === null || (await this.post(sub, body, fresh))) {
         await this.o.repo.webhookDone(id, last, 0, 0);
         released = true;
-        if (last < sub.lastSeq || events.length >= this.o.batchSize) this.again.add(id);
+        // A full batch: more may follow at once (new events wake the sender through the bus).
+        if (events.length >= this.o.batchSize) this.again.add(id);
         return;
       }
       if (this.stopped) return;
