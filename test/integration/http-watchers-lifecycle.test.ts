@@ -120,6 +120,17 @@ describe('HTTP subscriptions: lifecycle', () => {
     expect([patch.status, patch.json.code]).toEqual([410, 'GONE']);
   });
 
+  it('the OpenAPI document lists the subscription, subscriber and app routes', async () => {
+    const doc = (await http.get('/v1/openapi.json', { token: null })).json;
+    for (const p of [
+      '/v1/subscriptions', '/v1/subscriptions/{id}', '/v1/subscriptions/{id}/events', '/v1/subscriptions/{id}/stream', '/v1/subscribers/{domain}/{user}',
+      '/v1/apps', '/v1/apps/{appId}', '/v1/apps/{appId}/grants/{domain}/{user}', '/v1/apps/{appId}/stream', '/v1/apps/{appId}/events',
+    ]) expect(Object.keys(doc.paths)).toContain(p);
+    expect(Object.keys(doc.paths['/v1/subscriptions/{id}']).sort()).toEqual(['delete', 'get', 'patch']);
+    expect(doc.paths['/v1/subscriptions'].post['x-scope']).toBe('subscriptions');
+    expect(Object.keys(doc.paths['/v1/subscriptions/{id}/events'].get.responses)).toEqual(expect.arrayContaining(['200', '404', '410']));
+  });
+
   it('GET /v1/subscribers lists every watcher of the user, SIP and HTTP, with state (seed 000 /subscriber)', async () => {
     const p = 'sip:watched@example.com';
     const sip = await SipTestClient.open('udp', h.udp);

@@ -19,7 +19,7 @@ import { newApiToken, requireAdmin, tokenDigest, type Grant } from '../auth';
 import type { EventChannel } from '../event-channel';
 import { userParams } from '../schemas';
 import { appCreateSchema, appIdParams, appSchema, eventBatchSchema, eventsQuery, streamHeaders, streamQuery, streamResponse } from '../web-schemas';
-import { answerEvents, openStream } from './subscriptions';
+import { answerEvents, goneSchema, openStream } from './subscriptions';
 
 export interface AppRouteDeps {
   apps: AppService;
@@ -106,12 +106,12 @@ export function appRoutes(d: AppRouteDeps) {
 
     api.get<{ Params: AppParams; Querystring: { ack?: number } }>('/v1/apps/:appId/stream', {
       config: { scope: 'subscriptions' },
-      schema: { summary: "seed 002's presence.json: every granted user's changes, as SSE or ndjson [uri, status] lines", tags, params: appIdParams, querystring: streamQuery, headers: streamHeaders, response: { 200: streamResponse } },
+      schema: { summary: "seed 002's presence.json: every granted user's changes, as SSE or ndjson [uri, status] lines", tags, params: appIdParams, querystring: streamQuery, headers: streamHeaders, response: { 200: streamResponse, 410: goneSchema } },
     }, async (req, reply) => openStream(d, req, reply, await standing(req)));
 
     api.get<{ Params: AppParams; Querystring: { ack?: number; timeoutSec?: number } }>('/v1/apps/:appId/events', {
       config: { scope: 'subscriptions' },
-      schema: { summary: "The app's event channel (pending-GET, like a subscription's)", tags, params: appIdParams, querystring: eventsQuery, response: { 200: eventBatchSchema } },
+      schema: { summary: "The app's event channel (pending-GET, like a subscription's)", tags, params: appIdParams, querystring: eventsQuery, response: { 200: eventBatchSchema, 410: goneSchema } },
     }, async (req, reply) => answerEvents(d, await standing(req), req.query, reply, `/v1/apps/${req.params.appId}/events`));
   };
 }

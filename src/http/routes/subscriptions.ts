@@ -16,7 +16,10 @@ import type { Caller, WebSubscriptionService } from '../../presence/web-subscrip
 import { requireDomain, type Grant } from '../auth';
 import { eventView, type EventChannel } from '../event-channel';
 import type { SchemaLimits } from '../schemas';
-import { userParams } from '../schemas';
+import { errorSchema, userParams } from '../schemas';
+
+/** 410: the cursor is older than event_window; Herald-Oldest-Seq names the oldest event kept. */
+export const goneSchema = { ...errorSchema, description: 'The cursor is older than event_window: the message and the Herald-Oldest-Seq header name the oldest event kept' };
 import {
   eventBatchSchema, eventsQuery, streamHeaders, streamQuery, streamResponse, subscribersSchema, subscriptionCreateSchema,
   subscriptionIdParams, subscriptionPatchSchema, webSubscriptionSchema,
@@ -141,7 +144,7 @@ export function subscriptionRoutes(d: SubscriptionRouteDeps) {
       config,
       schema: {
         summary: 'The event channel (seed 003 pending-GET): events after ack at once, else held up to long_poll_timeout; 410 when ack is older than event_window',
-        tags, params: subscriptionIdParams, querystring: eventsQuery, response: { 200: eventBatchSchema },
+        tags, params: subscriptionIdParams, querystring: eventsQuery, response: { 200: eventBatchSchema, 410: goneSchema },
       },
     }, async (req, reply) => answerEvents(d, await load(req), req.query, reply, `/v1/subscriptions/${req.params.id}/events`));
 
@@ -149,7 +152,7 @@ export function subscriptionRoutes(d: SubscriptionRouteDeps) {
       config,
       schema: {
         summary: 'Server-Sent Events (Last-Event-ID resumes) or, with Accept: application/x-ndjson, seed 002\'s stream of [uri, status] lines',
-        tags, params: subscriptionIdParams, querystring: streamQuery, headers: streamHeaders, response: { 200: streamResponse },
+        tags, params: subscriptionIdParams, querystring: streamQuery, headers: streamHeaders, response: { 200: streamResponse, 410: goneSchema },
       },
     }, async (req, reply) => openStream(d, req, reply, await load(req)));
 
