@@ -48,10 +48,15 @@ export class EventChannel {
   constructor(private readonly o: EventChannelOptions) {}
 
   /** The pending-GET: events after `ack` now, or after a wait of at most `timeoutMs`. */
-  async poll(sub: WebSubscription, ack: number | undefined, timeoutMs: number, reply: FastifyReply): Promise<WebEvent[]> {
+  async poll(sub: WebSubscription, ack: number | undefined, timeoutMs: number, reply: FastifyReply): Promise<readonly WebEvent[]> {
     let woken = false;
     let wake = (): void => { woken = true; };
-    const off = this.o.bus.listen(sub.id, () => wake());
+    let pushed: readonly WebEvent[] | undefined;
+    let events: readonly WebEvent[] = [];
+    const off = this.o.bus.listen(sub.id, (_seq, events) => {
+      pushed ??= events;
+      wake();
+    });
     let expired = false;
     const t = this.o.timers.setTimeout(() => { expired = true; wake(); }, Math.min(timeoutMs, this.o.longPollMs));
     const gone = (): void => wake();
@@ -61,13 +66,16 @@ export class EventChannel {
       // Listening before the read: an event appended in between is not missed.
       const first = await this.o.service.read(sub, ack);
       const cursor = ack ?? sub.lastSeq;
-      let events = first;
+      events = first;
       // A wake-up may find nothing new (another node's poll, a coalesced change): hold on until the bound.
       for (let i = 0; i < 10_000; i++) {
         if (events.length > 0 || sub.state === 'ended' || this.closing || expired || reply.raw.destroyed) return events;
         if (!woken) await new Promise<void>((resolve) => { wake = () => { woken = true; resolve(); }; });
         woken = false;
-        events = await this.o.service.after(sub.id, cursor);
+        const given = pushed;
+        pushed = undefined;
+        // The events came with the wake-up and follow the cursor: no read needed.
+        events = given && given[0]?.seq === cursor + 1 ? given : await this.o.service.after(sub.id, cursor);
       }
       return events;
     } finally {
@@ -136,7 +144,16 @@ export class EventChannel {
         close();
       });
     };
-    const off = this.o.bus.listen(sub.id, kick);
+    // Events appended on this node come with the wake-up: written at once when they follow the
+    // position (no read per stream per change); otherwise (a gap, a read in progress) read them.
+    const off = this.o.bus.listen(sub.id, (_seq, events) => {
+      if (closed) return;
+      if (!busy && events && events[0]?.seq === position + 1) {
+        if (!write(events)) close();
+        return;
+      }
+      kick();
+    });
     const beat = (): NodeJS.Timeout => this.o.timers.setTimeout(() => {
       if (closed) return;
       res.write(format === 'sse' ? ': heartbeat\n\n' : '\n');

@@ -6,7 +6,8 @@
  */
 import type { WebEvent } from './model';
 
-export type Wake = (lastSeq: number) => void;
+/** `events`: the new events themselves when they were appended on this node (a listener can skip its read). */
+export type Wake = (lastSeq: number, events?: readonly WebEvent[]) => void;
 
 export class EventBus {
   private readonly listeners = new Map<string, Set<Wake>>();
@@ -41,20 +42,30 @@ export class EventBus {
 
   /** Events were appended (here). */
   published(events: readonly WebEvent[]): void {
-    const newest = new Map<string, number>();
-    for (const e of events) newest.set(e.subscriptionId, Math.max(newest.get(e.subscriptionId) ?? 0, e.seq));
-    this.observe(newest);
-    for (const [id, seq] of newest) for (const fn of [...this.all]) fn(id, seq);
+    const bySub = new Map<string, WebEvent[]>();
+    for (const e of events) {
+      const list = bySub.get(e.subscriptionId);
+      if (list) list.push(e);
+      else bySub.set(e.subscriptionId, [e]);
+    }
+    for (const [id, list] of bySub) {
+      list.sort((a, b) => a.seq - b.seq);
+      const seq = (list[list.length - 1] as WebEvent).seq;
+      this.wake(id, seq, list);
+      for (const fn of [...this.all]) fn(id, seq);
+    }
   }
 
   /** Newest seqs as found in the database: wake the listeners of those that moved on. */
   observe(lastSeqs: ReadonlyMap<string, number>): void {
-    for (const [id, seq] of lastSeqs) {
-      const set = this.listeners.get(id);
-      if (!set || (this.known.get(id) ?? -1) >= seq) continue;
-      this.known.set(id, seq);
-      for (const fn of [...set]) fn(seq);
-    }
+    for (const [id, seq] of lastSeqs) this.wake(id, seq);
+  }
+
+  private wake(id: string, seq: number, events?: readonly WebEvent[]): void {
+    const set = this.listeners.get(id);
+    if (!set || (this.known.get(id) ?? -1) >= seq) return;
+    this.known.set(id, seq);
+    for (const fn of [...set]) fn(seq, events);
   }
 
   /** Drop every listener (stop). */

@@ -41,8 +41,10 @@ async function main(): Promise<void> {
       const batch = await Promise.all(Array.from({ length: Math.min(20, CLIENTS - i) }, () => post('/v1/subscriptions', { uris: [P], durationMinutes: 60 })));
       ids.push(...batch.map((b) => (JSON.parse(b) as { id: string }).id));
     }
+    progress(`${ids.length} subscriptions made`);
     for (const id of ids) clients.push(await sse(`/v1/subscriptions/${id}/stream`));
     await until(() => clients.every((c) => c.events >= 1), ROUND_LIMIT_MS);
+    progress(`${clients.length} streams open, first events in`);
     const rows: string[] = [];
     for (let r = 1; r <= ROUNDS; r++) {
       const want = r + 1;
@@ -95,6 +97,11 @@ async function main(): Promise<void> {
       req.end();
     });
   }
+}
+
+const started = performance.now();
+function progress(what: string): void {
+  process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1)} s] ${what}\n`);
 }
 
 async function until(pred: () => boolean, ms: number): Promise<void> {
