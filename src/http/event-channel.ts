@@ -52,7 +52,6 @@ export class EventChannel {
     let woken = false;
     let wake = (): void => { woken = true; };
     let pushed: readonly WebEvent[] | undefined;
-    let events: readonly WebEvent[] = [];
     const off = this.o.bus.listen(sub.id, (_seq, events) => {
       pushed ??= events;
       wake();
@@ -66,7 +65,7 @@ export class EventChannel {
       // Listening before the read: an event appended in between is not missed.
       const first = await this.o.service.read(sub, ack);
       const cursor = ack ?? sub.lastSeq;
-      events = first;
+      let events: readonly WebEvent[] = first;
       // A wake-up may find nothing new (another node's poll, a coalesced change): hold on until the bound.
       for (let i = 0; i < 10_000; i++) {
         if (events.length > 0 || sub.state === 'ended' || this.closing || expired || reply.raw.destroyed) return events;

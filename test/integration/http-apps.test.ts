@@ -92,7 +92,7 @@ describe('apps (seed 002)', () => {
   });
 });
 
-describe('a restart of Herald keeps HTTP subscriptions', () => {
+describe('a restart of Herald keeps HTTP subscriptions; the graceful stop ends held requests and streams', () => {
   const pg = process.env.HERALD_TEST_DB_URL;
   let dbUrl: string;
   let dir: string | null = null;
@@ -123,7 +123,17 @@ describe('a restart of Herald keeps HTTP subscriptions', () => {
       if (events.some((e) => e.status === 'busy')) break;
     }
     expect(cursor).toBe(2);
+    // The graceful stop answers a held GET (empty batch, the cursor unchanged) and ends the streams.
+    const stream = await StreamReader.open(a.http as { host: string; port: number }, `/v1/subscriptions/${made.json.id}/stream`, TOKENS.admin, { lastEventId: String(cursor) });
+    const pending = ha.get(`/v1/subscriptions/${made.json.id}/events?ack=${cursor}&timeoutSec=60`);
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
     await a.stop();
+    expect(Date.now() - t0).toBeLessThan(5000);
+    const answered = await pending;
+    expect([answered.status, answered.json.events]).toEqual([200, []]);
+    expect(answered.json._links.next.href).toBe(`/v1/subscriptions/${made.json.id}/events?ack=${cursor}`);
+    await stream.until((x) => x.ended, 3000);
 
     const b = await startHerald({ db_url: dbUrl, api_tokens: API_TOKENS });
     try {
