@@ -12,8 +12,11 @@ export async function up(knex: Knex): Promise<void> {
     t.text('subscription_id').notNullable().references('id').inTable('web_subscriptions').onDelete('CASCADE');
     t.specificType('presentity', AOR).notNullable();
     t.text('last_status').nullable();
+    // When it was added: nodes learn from it which presentities gained HTTP watchers elsewhere.
+    t.bigInteger('added_at').notNullable().defaultTo(0);
     t.primary(['subscription_id', 'presentity'], { constraintName: 'web_subscription_members_pkey' });
     t.index(['presentity'], 'web_subscription_members_presentity_idx');
+    t.index(['added_at'], 'web_subscription_members_added_at_idx');
   });
 }
 

@@ -62,7 +62,8 @@ export class AppService {
   /** The user grants the app access; the app's stream gets the user's current status at once. */
   async grant(appId: string, presentity: string): Promise<{ created: boolean }> {
     const app = await this.get(appId);
-    const added = await this.o.subscriptions.addMembers(app.subscriptionId, [presentity]);
+    this.o.watchers.watch([presentity]);
+    const added = await this.o.subscriptions.addMembers(app.subscriptionId, [presentity], this.o.clock.now());
     await this.o.watchers.changed(presentity);
     return { created: added.length > 0 };
   }

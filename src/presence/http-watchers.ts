@@ -4,7 +4,13 @@
  * gets ONE event with the status GET /v1/presence shows, if that status differs from the last one
  * it was told. The work is queued per presentity and runs after the SIP fan-out, so SIP replies and
  * NOTIFYs never wait for it; a change arriving while one is queued (not started) is folded into it,
- * since the queued run reads the latest state. With no HTTP watcher the cost is one indexed query.
+ * since the queued run reads the latest state.
+ *
+ * No work on the PUBLISH path for presentities nobody watches over HTTP: a node keeps the set of
+ * watched presentities (loaded once, grown by local subscriptions at once and by other nodes'
+ * through a poll of recently added members, which then re-tells those presentities so a change made
+ * here in between is not lost). Until the set is loaded every change costs one indexed query. The set
+ * only grows (a stale entry costs that one query); a restart trims it.
  *
  * Authorization (RFC 5025 §3.2.1, as authorization.ts applies it to SIP watchers): a subscription
  * is a watcher named by its `watcher` identity; pending and blocked watchers see nothing,
@@ -37,12 +43,39 @@ interface Tail {
 
 export class HttpWatchers {
   private readonly tails = new Map<string, Tail>();
+  private readonly watched = new Set<string>();
+  private loaded = false;
+  /** Clock time of the last refresh's query (members added since are looked for next time). */
+  private refreshedAt = 0;
 
   constructor(private readonly o: HttpWatchersOptions) {}
 
   /** The hook of Fanout.presentityChanged: queue the HTTP watchers' events, return at once. */
   presentityChanged(presentity: string): void {
+    if (this.loaded && !this.watched.has(presentity)) return;
     void this.changed(presentity);
+  }
+
+  /** Presentities that gain an HTTP watcher here (before their members are stored). */
+  watch(presentities: readonly string[]): void {
+    for (const p of presentities) this.watched.add(p);
+  }
+
+  /**
+   * Load the watched set, then learn of members other nodes added (with a margin for commit delay
+   * and clock skew): those presentities are told again (a change in between would else be missed;
+   * one already told is no event, the last status is compared).
+   */
+  async refresh(marginMs = 10_000): Promise<void> {
+    const now = this.o.clock.now();
+    const since = this.loaded ? this.refreshedAt - marginMs : null;
+    const found = await this.o.repo.watchedPresentities(since, now);
+    this.refreshedAt = now;
+    const fresh = found.filter((p) => !this.watched.has(p));
+    for (const p of found) this.watched.add(p);
+    const first = !this.loaded;
+    this.loaded = true;
+    if (!first) for (const p of fresh) this.presentityChanged(p);
   }
 
   /** Queue a run for `presentity`; resolves when a run that started after this call has finished. */

@@ -147,7 +147,9 @@ export interface WebSubscriptionRepository {
   members(id: string): Promise<string[]>;
   hasMember(id: string, presentity: string): Promise<boolean>;
   /** Add members (existing ones are kept with their last status); returns those that were new. */
-  addMembers(id: string, presentities: readonly string[]): Promise<string[]>;
+  addMembers(id: string, presentities: readonly string[], now: number): Promise<string[]>;
+  /** Presentities watched by live subscriptions (members added at or after `since`; null: all). */
+  watchedPresentities(since: number | null, now: number): Promise<string[]>;
   removeMembers(id: string, presentities: readonly string[]): Promise<void>;
   update(id: string, patch: Partial<Pick<WebSubscription, 'expiresAt' | 'warned' | 'updatedAt'>>): Promise<void>;
   remove(id: string): Promise<boolean>;

@@ -84,6 +84,7 @@ export class WebSubscriptionService {
       webhookFormat: i.webhookFormat ?? 'batch', state: 'active', expiresAt: now + this.grantMinutes(i.durationMinutes) * 60_000,
       warned: false, lastSeq: 0, webhookSeq: 0, webhookAttempts: 0, webhookNextAt: 0, createdAt: now, updatedAt: now,
     };
+    this.o.watchers.watch(members);
     await this.o.repo.insert(s, members);
     // Like a SIP subscription's first NOTIFY: each member's current status is the first event.
     await Promise.all(members.map((p) => this.o.watchers.changed(p)));
@@ -112,7 +113,8 @@ export class WebSubscriptionService {
       if (total > this.o.limits.maxMembers) throw new PresenceError('BAD_REQUEST', `body.add: a subscription has at most ${this.o.limits.maxMembers} members (max_query_uris)`);
     }
     await this.o.repo.removeMembers(id, remove);
-    const added = await this.o.repo.addMembers(id, add);
+    this.o.watchers.watch(add);
+    const added = await this.o.repo.addMembers(id, add, now);
     let next = s;
     if (p.durationMinutes !== undefined) {
       const expiresAt = now + this.grantMinutes(p.durationMinutes) * 60_000;
@@ -187,6 +189,7 @@ export class WebSubscriptionService {
 
   /** Events other nodes wrote for the subscriptions listened to here (one query per poll). */
   async poll(): Promise<void> {
+    await this.o.watchers.refresh();
     const ids = this.o.bus.listened();
     if (ids.length > 0) this.o.bus.observe(await this.o.repo.lastSeqs(ids));
   }

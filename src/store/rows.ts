@@ -428,7 +428,7 @@ export const WSUB = {
   updatedAt: 'updated_at',
 } as const;
 
-export const WMEM = { subscriptionId: 'subscription_id', presentity: 'presentity', lastStatus: 'last_status' } as const;
+export const WMEM = { subscriptionId: 'subscription_id', presentity: 'presentity', lastStatus: 'last_status', addedAt: 'added_at' } as const;
 
 export const WEV = { subscriptionId: 'subscription_id', seq: 'seq', type: 'type', uri: 'uri', status: 'status', at: 'at' } as const;
 

@@ -25,7 +25,7 @@ export class KnexWebSubscriptionRepository implements WebSubscriptionRepository 
   async insert(s: WebSubscription, members: readonly string[]): Promise<void> {
     await this.db.transaction(async (trx) => {
       await trx(T.webSubscriptions).insert(webSubscriptionToRow(s));
-      if (members.length > 0) await trx(T.webMembers).insert(members.map((p) => ({ [WMEM.subscriptionId]: s.id, [WMEM.presentity]: p, [WMEM.lastStatus]: null })));
+      if (members.length > 0) await trx(T.webMembers).insert(members.map((p) => ({ [WMEM.subscriptionId]: s.id, [WMEM.presentity]: p, [WMEM.lastStatus]: null, [WMEM.addedAt]: s.createdAt })));
     });
   }
 
@@ -44,11 +44,22 @@ export class KnexWebSubscriptionRepository implements WebSubscriptionRepository 
     return row !== undefined;
   }
 
-  async addMembers(id: string, presentities: readonly string[]): Promise<string[]> {
+  async addMembers(id: string, presentities: readonly string[], now: number): Promise<string[]> {
     if (presentities.length === 0) return [];
     const rows: Row[] = await this.db(T.webMembers)
-      .insert(presentities.map((p) => ({ [WMEM.subscriptionId]: id, [WMEM.presentity]: p, [WMEM.lastStatus]: null })))
+      .insert(presentities.map((p) => ({ [WMEM.subscriptionId]: id, [WMEM.presentity]: p, [WMEM.lastStatus]: null, [WMEM.addedAt]: now })))
       .onConflict([WMEM.subscriptionId, WMEM.presentity]).ignore().returning([WMEM.presentity]);
+    return rows.map((r) => String(r[WMEM.presentity]));
+  }
+
+  async watchedPresentities(since: number | null, now: number): Promise<string[]> {
+    const s = T.webSubscriptions;
+    const q = this.db.distinct(`${T.webMembers}.${WMEM.presentity}`).from(T.webMembers)
+      .join(s, `${s}.${WSUB.id}`, `${T.webMembers}.${WMEM.subscriptionId}`)
+      .where(`${s}.${WSUB.state}`, 'active')
+      .andWhereRaw('(?? IS NULL OR ?? > ?)', [`${s}.${WSUB.expiresAt}`, `${s}.${WSUB.expiresAt}`, now]);
+    if (since !== null) q.andWhere(`${T.webMembers}.${WMEM.addedAt}`, '>=', since);
+    const rows: Row[] = await q;
     return rows.map((r) => String(r[WMEM.presentity]));
   }
 

@@ -87,3 +87,40 @@ describe('webhook body and signature (seed 002)', () => {
     expect(signature('k', 'body')).toBe(`sha256=${createHmac('sha256', 'k').update('body').digest('hex')}`);
   });
 });
+
+describe('the watched set keeps unwatched presentities off the PUBLISH path', () => {
+  function setup(): { w: HttpWatchers; queried: string[]; remote: string[] } {
+    const queried: string[] = [];
+    const remote: string[] = [];
+    const repo = {
+      watchersOf: async (p: string) => { queried.push(p); return []; },
+      watchedPresentities: async (since: number | null) => (since === null ? ['sip:a@example.com'] : [...remote]),
+    };
+    const w = new HttpWatchers({ repo, clock: { now: () => 1000 }, forceActive: true, onError: (err: unknown) => { throw err; } } as never);
+    return { w, queried, remote };
+  }
+  it('before the set is loaded every change is looked up; after, only watched presentities are', async () => {
+    const { w, queried } = setup();
+    w.presentityChanged('sip:x@example.com');
+    await w.drain();
+    expect(queried).toEqual(['sip:x@example.com']);
+    await w.refresh();
+    w.presentityChanged('sip:x@example.com');
+    w.presentityChanged('sip:a@example.com');
+    w.watch(['sip:local@example.com']);
+    w.presentityChanged('sip:local@example.com');
+    await w.drain();
+    expect(queried).toEqual(['sip:x@example.com', 'sip:a@example.com', 'sip:local@example.com']);
+  });
+  it("a presentity another node started watching is told again when the refresh finds it", async () => {
+    const { w, queried, remote } = setup();
+    await w.refresh();
+    remote.push('sip:remote@example.com');
+    await w.refresh();
+    await w.drain();
+    expect(queried).toEqual(['sip:remote@example.com']);
+    w.presentityChanged('sip:remote@example.com');
+    await w.drain();
+    expect(queried).toEqual(['sip:remote@example.com', 'sip:remote@example.com']);
+  });
+});
