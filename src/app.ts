@@ -207,7 +207,19 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       await webhooks.stop();
       await webSubscriptions.stop();
       bus.clear();
-      if (http) await http.close();
+      if (http) {
+        // The answers to held requests are written after close() began: their keep-alive connections
+        // are closed as soon as they are idle, and whatever is left after drain_timeout is cut.
+        const server = http.server;
+        const idle = setInterval(() => server.closeIdleConnections(), 50);
+        const cut = setTimeout(() => server.closeAllConnections(), config.drainTimeoutSec * 1000);
+        try {
+          await http.close();
+        } finally {
+          clearInterval(idle);
+          clearTimeout(cut);
+        }
+      }
       await endpoint.stop();
       started = false;
       await store.close();
