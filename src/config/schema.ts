@@ -145,7 +145,7 @@ export const PARAMS: readonly ParamSpec[] = [
   { name: 'node_id', key: 'nodeId', type: 'string', default: '',
     doc: 'Name of this Herald node among several sharing a database (empty: hostname and process id).' },
   { name: 'api_tokens', key: 'apiTokens', type: 'json', default: [], secret: true,
-    doc: 'HTTP API bearer tokens: a JSON list of {token, scopes, domains?}; scopes are presence:read, presence:write, subscriptions and admin, domains (optional) limits the token to those domains. Keys made through /admin/api-keys work too; with neither, the API answers 401 (health and metrics stay open).' },
+    doc: 'HTTP API bearer tokens: a JSON list of {token, scopes, domains?, user?}; scopes are presence:read, presence:write, subscriptions and admin, domains (optional) limits the token to those domains, user (optional, sip:user@domain) is whose token it is (it grants apps access to that user and watches as that user). Keys made through /admin/api-keys work too; with neither, the API answers 401 (health and metrics stay open).' },
   { name: 'default_ttl', key: 'defaultTtlSec', type: 'int', default: 300, unit: 'seconds', min: 1, max: 30 * DAY,
     doc: 'Lifetime of an HTTP presence write that gives no ttlSeconds (bounded by max_expires).' },
   { name: 'max_query_uris', key: 'maxQueryUris', type: 'int', default: 100, unit: 'count', min: 1, max: 10_000,
