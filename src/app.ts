@@ -175,10 +175,10 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     config, store, endpoint, sweeper, scheduler, publications, subscriptions, fanout, notifier, rules, webSubscriptions, httpWatchers,
     addresses: () => ({ sip: transports.map((t) => ({ transport: t.kind, ...t.local })), http: httpAddress }),
     async start() {
+      await webSubscriptions.start();
       await endpoint.start();
       started = true;
       scheduler.start();
-      webSubscriptions.start();
       webhooks.start();
       if (config.httpListen) {
         http = await createHttpServer({

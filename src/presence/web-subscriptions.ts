@@ -194,7 +194,9 @@ export class WebSubscriptionService {
     if (ids.length > 0) this.o.bus.observe(await this.o.repo.lastSeqs(ids));
   }
 
-  start(): void {
+  /** Load the watched set first (no per-change query for unwatched presentities from the first request on), then the timers. */
+  async start(): Promise<void> {
+    await this.o.watchers.refresh();
     this.stopped = false;
     this.every('sweep', this.o.limits.sweepSec * 1000, async () => void (await this.sweep()));
     this.every('poll', this.o.limits.pollMs, () => this.poll());
