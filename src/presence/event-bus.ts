@@ -40,8 +40,11 @@ export class EventBus {
     return [...this.listeners.keys()];
   }
 
-  /** Events were appended (here). */
-  published(events: readonly WebEvent[]): void {
+  /**
+   * Events were appended (here). `webhooks`: the subscriptions among them that have a webhook, when
+   * known — the webhook sender is woken for those only (else for all).
+   */
+  published(events: readonly WebEvent[], webhooks?: ReadonlySet<string>): void {
     const bySub = new Map<string, WebEvent[]>();
     for (const e of events) {
       const list = bySub.get(e.subscriptionId);
@@ -52,6 +55,7 @@ export class EventBus {
       list.sort((a, b) => a.seq - b.seq);
       const seq = (list[list.length - 1] as WebEvent).seq;
       this.wake(id, seq, list);
+      if (webhooks && !webhooks.has(id)) continue;
       for (const fn of [...this.all]) fn(id, seq);
     }
   }

@@ -132,12 +132,14 @@ export class HttpWatchers {
     const status = await this.statusOf(presentity, now);
     const rules = await this.rulesFor(presentity, watchers.map((w) => w.subscription));
     const events: NewWebEvent[] = [];
+    const webhooks = new Set<string>();
     for (const w of watchers) {
+      if (w.subscription.webhookUrl !== null) webhooks.add(w.subscription.id);
       const seen = this.seen(w.subscription, rules, status);
       if (seen === null || seen === w.lastStatus) continue;
       events.push({ subscriptionId: w.subscription.id, type: 'presence', uri: presentity, status: seen, at: now });
     }
     if (events.length === 0) return;
-    this.o.bus.published(await this.o.repo.append(events));
+    this.o.bus.published(await this.o.repo.append(events), webhooks);
   }
 }
