@@ -11,7 +11,11 @@ import * as m0003 from './0003_create_watchers';
 import * as m0004 from './0004_create_pres_rules';
 import * as m0005 from './0005_create_registrations';
 import * as m0006 from './0006_create_api_keys';
-import * as m0007 from './0007_active_watchers_fillfactor';
+import * as m0007 from './0007_create_web_subscriptions';
+import * as m0008 from './0008_create_web_subscription_members';
+import * as m0009 from './0009_create_web_events';
+import * as m0010 from './0010_create_apps';
+import * as m0011 from './0011_active_watchers_fillfactor';
 
 export interface NamedMigration {
   name: string;
@@ -25,5 +29,9 @@ export const MIGRATIONS: readonly NamedMigration[] = [
   { name: '0004_create_pres_rules', migration: m0004 },
   { name: '0005_create_registrations', migration: m0005 },
   { name: '0006_create_api_keys', migration: m0006 },
-  { name: '0007_active_watchers_fillfactor', migration: m0007 },
+  { name: '0007_create_web_subscriptions', migration: m0007 },
+  { name: '0008_create_web_subscription_members', migration: m0008 },
+  { name: '0009_create_web_events', migration: m0009 },
+  { name: '0010_create_apps', migration: m0010 },
+  { name: '0011_active_watchers_fillfactor', migration: m0011 },
 ];

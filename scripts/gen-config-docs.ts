@@ -48,6 +48,7 @@ export function readme(): string {
 
 function exampleValue(p: ParamSpec): unknown {
   if (p.name === 'db_url') return 'postgres://herald@127.0.0.1:5432/herald';
+  if (p.name === 'webhook_allow_list') return ['https://hooks.example.com', 'http://127.0.0.1:8081'];
   if (p.name === 'api_tokens') return [{ token: 'change-me-0123456789', scopes: ['presence:read', 'presence:write'] }];
   if (p.name === 'source_rate_exempt') return ['192.0.2.10', '2001:db8::10'];
   return p.default;

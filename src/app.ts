@@ -37,6 +37,14 @@ import { GroupCommitStore } from './store/group-commit';
 import { migrateLatest } from './store/migrate';
 import { createStore } from './store/store';
 import { SweepScheduler } from './sweeper/scheduler';
+import { EventChannel } from './http/event-channel';
+import { WebhookSender } from './http/webhooks';
+import { AppService } from './presence/apps';
+import { EventBus } from './presence/event-bus';
+import { HttpWatchers } from './presence/http-watchers';
+import { WebSubscriptionService } from './presence/web-subscriptions';
+import { KnexWebAppRepository } from './store/web-app-repository';
+import { KnexWebSubscriptionRepository } from './store/web-subscription-repository';
 import { Sweeper } from './sweeper/sweeper';
 
 export interface AppDeps {
@@ -58,6 +66,8 @@ export interface App {
   readonly notifier: SipNotifier;
   readonly rules: PresenceRules;
   readonly rateLimiter: SourceRateLimiter;
+  readonly webSubscriptions: WebSubscriptionService;
+  readonly httpWatchers: HttpWatchers;
   /** Bound addresses, known after start(). */
   addresses(): { sip: Array<{ transport: string; host: string; port: number }>; http: { host: string; port: number } | null };
   start(): Promise<void>;
@@ -103,8 +113,15 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const locks = new KeyedLocks(config.lockSetSize);
   const documents = new PresenceDocuments(config.maxBodySizeBytes);
   const notifier = new SipNotifier({ endpoint, store, log: log.child({ component: 'notify' }), clock, contact: contactFor, maxFailures: config.notifyMaxFailures });
+  // HTTP watchers (issue 9): every change the fan-out sees becomes one event per HTTP subscription that can see it.
+  const bus = new EventBus();
+  const webRepo = new KnexWebSubscriptionRepository(knex);
+  const httpWatchers = new HttpWatchers({
+    repo: webRepo, store, documents, clock, bus, forceActive: config.forceActive,
+    onError: (err, presentity) => log.error({ err, presentity }, 'events for HTTP watchers failed'),
+  });
   // A fan-out that fails for the database is re-run from the database when it answers again (issue 10).
-  const fanout = new RecoveringFanout({ store, sink: notifier, documents, clock, forceActive: config.forceActive }, {
+  const fanout = new RecoveringFanout({ store, sink: notifier, documents, clock, forceActive: config.forceActive, web: httpWatchers }, {
     store, locks, timers, intervalMs: config.outageRetryIntervalMs, maxDirty: config.outageMaxDirty, batch: RECOVERY_BATCH,
     onOverflow: (presentity) => log.warn({ presentity }, 'outage: too many presentities to re-tell; its watchers learn at their next refresh'),
     onError: (err, presentity) => log.error({ err, presentity }, 'outage: re-telling watchers failed'),
@@ -143,7 +160,26 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
     onNotifyError: (err, presentity) => log.error({ err, presentity }, 'fan-out of an HTTP write failed'),
     onCommitUnknown: (presentity) => fanout.markDirty(presentity),
   });
+  const webSubscriptions = new WebSubscriptionService({
+    repo: webRepo, store, watchers: httpWatchers, bus, clock, random, timers, forceActive: config.forceActive,
+    limits: {
+      maxDurationMin: config.maxSubscriptionDurationMin, warningSec: config.subscriptionWarningSec, sweepSec: config.subscriptionSweepSec,
+      eventWindowSec: config.eventWindowSec, batchSize: config.eventBatchSize, pollMs: config.webEventPollMs, maxMembers: config.maxQueryUris,
+      webhookAllowList: config.webhookAllowList,
+    },
+    onError: (err, job) => log.error({ err, job }, 'HTTP subscriptions job failed'),
+  });
+  const apps = new AppService({ apps: new KnexWebAppRepository(knex), subscriptions: webRepo, watchers: httpWatchers, clock, random, webhookAllowList: config.webhookAllowList });
+  const channel = new EventChannel({
+    service: webSubscriptions, bus, timers, log: log.child({ component: 'events' }), longPollMs: config.longPollTimeoutSec * 1000,
+    heartbeatMs: config.sseHeartbeatSec * 1000, batchSize: config.eventBatchSize,
+  });
+  const webhooks = new WebhookSender({
+    repo: webRepo, bus, clock, timers, log, timeoutMs: config.webhookTimeoutMs, retryBaseMs: config.webhookRetryBaseMs,
+    maxAgeSec: config.webhookMaxAgeSec, batchSize: config.eventBatchSize, pollMs: config.webEventPollMs,
+  });
   const apiRoutes = httpApi({
+    webSubscriptions, apps, channel,
     config, log, clock, random, store, documents, publications: httpPublications, apiKeys: new KnexApiKeyRepository(knex),
     inspection: new KnexInspectionRepository(knex), subscriptions, sweep: () => scheduler.runOnce(), sweeper, notifier, metrics,
   });
@@ -153,13 +189,15 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   let started = false;
 
   return {
-    config, store, endpoint, sweeper, scheduler, publications, subscriptions, fanout, notifier, rules, rateLimiter,
+    config, store, endpoint, sweeper, scheduler, publications, subscriptions, fanout, notifier, rules, rateLimiter, webSubscriptions, httpWatchers,
     addresses: () => ({ sip: transports.map((t) => ({ transport: t.kind, ...t.local })), http: httpAddress }),
     async start() {
+      await webSubscriptions.start();
       await endpoint.start();
       started = true;
       scheduler.start();
       fanout.start();
+      webhooks.start();
       if (config.httpListen) {
         http = await createHttpServer({
           log, bodyLimitBytes: config.httpBodyLimitBytes, routes: apiRoutes, maxInFlight: config.httpMaxInFlight,
@@ -184,8 +222,25 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       await endpoint.drain(config.drainTimeoutSec * 1000);
       // Fan-outs of HTTP writes are queued on the presentity locks, outside the SIP endpoint's count.
       const bound = new Promise((r) => setTimeout(r, config.drainTimeoutSec * 1000).unref());
-      await Promise.race([httpPublications.drain().then(() => notifier.drain()), bound]);
-      if (http) await http.close();
+      await Promise.race([httpPublications.drain().then(() => notifier.drain()).then(() => httpWatchers.drain()), bound]);
+      // Held long-polls are answered and streams ended (clients reconnect with their cursor), webhook timers stopped.
+      channel.close();
+      await webhooks.stop();
+      await webSubscriptions.stop();
+      bus.clear();
+      if (http) {
+        // The answers to held requests are written after close() began: their keep-alive connections
+        // are closed as soon as they are idle, and whatever is left after drain_timeout is cut.
+        const server = http.server;
+        const idle = setInterval(() => server.closeIdleConnections(), 50);
+        const cut = setTimeout(() => server.closeAllConnections(), config.drainTimeoutSec * 1000);
+        try {
+          await http.close();
+        } finally {
+          clearInterval(idle);
+          clearTimeout(cut);
+        }
+      }
       await endpoint.stop();
       started = false;
       await store.close();

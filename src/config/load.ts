@@ -97,13 +97,6 @@ function coerce(p: ParamSpec, v: unknown): Coerced {
   }
 }
 
-/** A list of strings: a JSON list, or a comma-separated string (the environment's form). */
-function coerceList(v: unknown): Coerced {
-  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return { value: v.map((x: string) => x.trim()).filter(Boolean) };
-  if (typeof v === 'string') return { value: v.split(',').map((x) => x.trim()).filter(Boolean) };
-  return { error: 'must be a comma-separated list or a JSON list of strings' };
-}
-
 function coerceInt(p: ParamSpec, v: unknown): Coerced {
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v.trim()) : NaN;
   if (!Number.isSafeInteger(n)) return { error: 'must be a whole number' };
@@ -151,17 +144,35 @@ function coerceTokens(v: unknown): Coerced {
   const tokens: ApiToken[] = [];
   for (const [i, t] of list.entries()) {
     const ok = t && typeof t.token === 'string' && t.token.length >= 8 && Array.isArray(t.scopes) && t.scopes.every((s: unknown) => typeof s === 'string')
-      && (t.domains === undefined || (Array.isArray(t.domains) && t.domains.every((d: unknown) => typeof d === 'string')));
-    if (!ok) return { error: `entry ${i} must be {token (8+ chars), scopes: string[], domains?: string[]}` };
-    tokens.push({ token: t.token, scopes: [...t.scopes], ...(t.domains ? { domains: [...t.domains] } : {}) });
+      && (t.domains === undefined || (Array.isArray(t.domains) && t.domains.every((d: unknown) => typeof d === 'string')))
+      && (t.user === undefined || (typeof t.user === 'string' && /^sips?:[^@\s]+@[^@\s]+$/i.test(t.user)));
+    if (!ok) return { error: `entry ${i} must be {token (8+ chars), scopes: string[], domains?: string[], user?: "sip:user@domain"}` };
+    tokens.push({ token: t.token, scopes: [...t.scopes], ...(t.domains ? { domains: [...t.domains] } : {}), ...(t.user ? { user: t.user } : {}) });
   }
   return { value: tokens };
+}
+
+/** A list of strings: a JSON list (in the file or the environment), or a comma-separated string (the environment's form). */
+function coerceList(v: unknown): Coerced {
+  let list = v;
+  if (typeof v === 'string') {
+    const t = v.trim();
+    if (t.startsWith('[')) {
+      try { list = JSON.parse(t); } catch { return { error: 'must be a JSON list of strings or a comma list' }; }
+    } else list = t === '' ? [] : t.split(',').map((x) => x.trim()).filter(Boolean);
+  }
+  if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) return { error: 'must be a list of strings' };
+  return { value: [...list] };
 }
 
 function crossCheck(c: ConfigShape, problems: string[]): void {
   if (c.minExpiresSec > c.maxExpiresSec) problems.push('min_expires: must not exceed max_expires');
   if (c.sipT1Ms >= c.sipT2Ms) problems.push('sip_t1: must be below sip_t2');
   if (c.expiresOffsetSec >= c.maxExpiresSec) problems.push('expires_offset: must be below max_expires');
+  for (const o of c.webhookAllowList) {
+    if (!/^https?:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?\/?$/.test(o)) problems.push(`webhook_allow_list: '${o}' is not an origin like https://hooks.example.com or http://127.0.0.1:8081`);
+  }
+  if (c.subscriptionWarningSec >= c.maxSubscriptionDurationMin * 60) problems.push('subscription_warning: must be below max_subscription_duration');
 }
 
 function deepFreeze<T>(o: T): T {

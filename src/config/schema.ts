@@ -11,7 +11,7 @@ export interface ParamSpec {
   key: keyof ConfigShape;
   type: ParamType;
   default: unknown;
-  unit?: 'seconds' | 'milliseconds' | 'bytes' | 'count' | 'per second';
+  unit?: 'minutes' | 'seconds' | 'milliseconds' | 'bytes' | 'count' | 'per second';
   min?: number;
   max?: number;
   values?: readonly (string | number)[];
@@ -30,6 +30,8 @@ export interface ApiToken {
   token: string;
   scopes: string[];
   domains?: string[];
+  /** The user (AOR) the token belongs to: it may grant apps access to that user's presence and watches as that user. */
+  user?: string;
 }
 
 export interface ConfigShape {
@@ -82,6 +84,18 @@ export interface ConfigShape {
   httpHeadersTimeoutMs: number;
   httpConnectionsCheckIntervalMs: number;
   httpMaxHeaderBytes: number;
+  maxSubscriptionDurationMin: number;
+  subscriptionWarningSec: number;
+  subscriptionSweepSec: number;
+  eventWindowSec: number;
+  eventBatchSize: number;
+  longPollTimeoutSec: number;
+  sseHeartbeatSec: number;
+  webEventPollMs: number;
+  webhookAllowList: string[];
+  webhookTimeoutMs: number;
+  webhookRetryBaseMs: number;
+  webhookMaxAgeSec: number;
 }
 
 export type Config = Readonly<ConfigShape>;
@@ -144,7 +158,7 @@ export const PARAMS: readonly ParamSpec[] = [
   { name: 'node_id', key: 'nodeId', type: 'string', default: '',
     doc: 'Name of this Herald node among several sharing a database (empty: hostname and process id).' },
   { name: 'api_tokens', key: 'apiTokens', type: 'json', default: [], secret: true,
-    doc: 'HTTP API bearer tokens: a JSON list of {token, scopes, domains?}; scopes are presence:read, presence:write, subscriptions and admin, domains (optional) limits the token to those domains. Keys made through /admin/api-keys work too; with neither, the API answers 401 (health and metrics stay open).' },
+    doc: 'HTTP API bearer tokens: a JSON list of {token, scopes, domains?, user?}; scopes are presence:read, presence:write, subscriptions and admin, domains (optional) limits the token to those domains, user (optional, sip:user@domain) is whose token it is (it grants apps access to that user and watches as that user). Keys made through /admin/api-keys work too; with neither, the API answers 401 (health and metrics stay open).' },
   { name: 'default_ttl', key: 'defaultTtlSec', type: 'int', default: 300, unit: 'seconds', min: 1, max: 30 * DAY,
     doc: 'Lifetime of an HTTP presence write that gives no ttlSeconds (bounded by max_expires).' },
   { name: 'max_query_uris', key: 'maxQueryUris', type: 'int', default: 100, unit: 'count', min: 1, max: 10_000,
@@ -187,6 +201,30 @@ export const PARAMS: readonly ParamSpec[] = [
     doc: 'How often the HTTP server looks for requests past http_headers_timeout or http_request_timeout.' },
   { name: 'http_max_header_size', key: 'httpMaxHeaderBytes', type: 'int', default: 16_384, unit: 'bytes', min: 1024, max: 1024 * 1024,
     doc: 'Largest HTTP header section accepted; larger: 431.' },
+  { name: 'max_subscription_duration', key: 'maxSubscriptionDurationMin', type: 'int', default: 60, unit: 'minutes', min: 1, max: 7 * 24 * 60,
+    doc: 'Longest HTTP subscription (POST /v1/subscriptions durationMinutes, or a PATCH extending it); a longer one is granted this much.' },
+  { name: 'subscription_warning', key: 'subscriptionWarningSec', type: 'int', default: 60, unit: 'seconds', min: 1, max: DAY,
+    doc: 'An HTTP subscription gets an "expiring" event this long before it ends (seed 003), then "ended" when it does.' },
+  { name: 'subscription_sweep', key: 'subscriptionSweepSec', type: 'int', default: 5, unit: 'seconds', min: 1, max: 3600,
+    doc: 'Period of the check that warns and ends expiring HTTP subscriptions and prunes old events.' },
+  { name: 'event_window', key: 'eventWindowSec', type: 'int', default: 3600, unit: 'seconds', min: 10, max: 7 * DAY,
+    doc: 'Events of an HTTP subscription are kept this long: a client resuming with an older cursor gets 410 naming the oldest kept.' },
+  { name: 'event_batch_size', key: 'eventBatchSize', type: 'int', default: 100, unit: 'count', min: 1, max: 10_000,
+    doc: 'Most events in one event-channel answer, one stream read or one webhook POST.' },
+  { name: 'long_poll_timeout', key: 'longPollTimeoutSec', type: 'int', default: 30, unit: 'seconds', min: 1, max: 300,
+    doc: 'How long GET /v1/subscriptions/{id}/events holds a request without events before answering an empty batch.' },
+  { name: 'sse_heartbeat', key: 'sseHeartbeatSec', type: 'int', default: 15, unit: 'seconds', min: 1, max: 300,
+    doc: 'An idle event stream (SSE or ndjson) gets a heartbeat this often so proxies keep it open.' },
+  { name: 'web_event_poll', key: 'webEventPollMs', type: 'int', default: 1000, unit: 'milliseconds', min: 50, max: 60_000,
+    doc: 'How often a node looks in the database for events written by other nodes (held requests, streams, webhooks due for retry).' },
+  { name: 'webhook_allow_list', key: 'webhookAllowList', type: 'list', default: [],
+    doc: 'Where webhooks may go: origins scheme://host (any port) or scheme://host:port, a comma list or JSON list; a webhookUrl elsewhere is refused with 400 (empty: no webhooks).' },
+  { name: 'webhook_timeout', key: 'webhookTimeoutMs', type: 'int', default: 5000, unit: 'milliseconds', min: 100, max: 60_000,
+    doc: 'A webhook POST not answered within this is a failure and is retried.' },
+  { name: 'webhook_retry_base', key: 'webhookRetryBaseMs', type: 'int', default: 1000, unit: 'milliseconds', min: 10, max: 600_000,
+    doc: 'First retry delay of a failed webhook POST; it doubles on each failure, up to 5 minutes.' },
+  { name: 'webhook_max_age', key: 'webhookMaxAgeSec', type: 'int', default: 3600, unit: 'seconds', min: 1, max: 7 * DAY,
+    doc: 'Webhook events older than this are dropped instead of retried (the event channel still has them within event_window).' },
 ];
 
 export function envName(param: ParamSpec): string {

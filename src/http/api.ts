@@ -1,5 +1,5 @@
 /**
- * The HTTP API of issue 8, assembled for app.ts: auth, /v1/presence, /admin, /metrics and the OpenAPI
+ * The HTTP API of issues 8 and 9, assembled for app.ts: auth, /v1/presence, /v1/subscriptions, /v1/apps, /admin, /metrics and the OpenAPI
  * document, as the `routes` of createHttpServer. Every dependency is passed in (the composition root
  * constructs them); nothing here reads the environment.
  */
@@ -13,6 +13,11 @@ import type { HttpPublicationService } from '../presence/http-publications';
 import type { InspectionRepository } from '../presence/inspection';
 import type { Store } from '../presence/ports';
 import type { SubscriptionService } from '../presence/subscriptions';
+import type { AppService } from '../presence/apps';
+import type { WebSubscriptionService } from '../presence/web-subscriptions';
+import type { EventChannel } from './event-channel';
+import { appRoutes } from './routes/apps';
+import { subscriptionRoutes } from './routes/subscriptions';
 import { authHook, Authenticator } from './auth';
 import type { HeraldMetrics, MetricsSources } from './metrics';
 import { adminRoutes } from './routes/admin';
@@ -37,10 +42,15 @@ export interface HttpApiDeps {
   sweeper: MetricsSources['sweeper'];
   notifier: MetricsSources['notifier'];
   metrics: HeraldMetrics;
+  /** HTTP watchers (issue 9). */
+  webSubscriptions: WebSubscriptionService;
+  apps: AppService;
+  channel: EventChannel;
 }
 
 export function httpApi(d: HttpApiDeps): Array<(app: FastifyInstance) => Promise<void>> {
-  const auth = new Authenticator(d.config.apiTokens, d.apiKeys);
+  const auth = new Authenticator(d.config.apiTokens, d.apiKeys, (hash) => d.apps.byTokenHash(hash));
+  const isGranted = (appId: string, presentity: string): Promise<boolean> => d.apps.isGranted(appId, presentity);
   const views = new PresenceViews({ store: d.store, inspection: d.inspection, documents: d.documents, clock: d.clock });
   const limits: SchemaLimits = { maxQueryUris: d.config.maxQueryUris, maxPageSize: d.config.maxPageSize };
   d.metrics.attach({ store: d.store, inspection: d.inspection, clock: d.clock, notifier: d.notifier, sweeper: d.sweeper });
@@ -57,7 +67,9 @@ export function httpApi(d: HttpApiDeps): Array<(app: FastifyInstance) => Promise
       app.addHook('onClose', async () => d.publications.drain());
       await app.register(async (api) => {
         api.addHook('onRequest', authHook(auth));
-        await presenceRoutes({ views, publications: d.publications, inspection: d.inspection, clock: d.clock, limits })(api);
+        await presenceRoutes({ views, publications: d.publications, inspection: d.inspection, clock: d.clock, limits, isGranted })(api);
+        await subscriptionRoutes({ service: d.webSubscriptions, channel: d.channel, limits })(api);
+        await appRoutes({ apps: d.apps, service: d.webSubscriptions, channel: d.channel, random: d.random })(api);
         await adminRoutes({
           config: d.config, store: d.store, inspection: d.inspection, apiKeys: d.apiKeys, subscriptions: d.subscriptions, sweep: d.sweep,
           sweepCounters: () => ({ ...d.sweeper.counters }), views, clock: d.clock, random: d.random, limits,

@@ -14,6 +14,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Random } from '../clock';
 import type { ApiToken } from '../config';
 import { PresenceError } from '../errors';
+import { canonicalAor } from '../presence/aor';
 import { isScope, type ApiKeyRepository, type Scope } from '../presence/api-keys';
 
 export interface Grant {
@@ -22,7 +23,19 @@ export interface Grant {
   readonly domains: readonly string[] | null;
   /** The api_keys id, or null for a configured token. */
   readonly keyId: string | null;
+  /** Who the token is (owner of the HTTP subscriptions it makes): `token:<digest prefix>`, `key:<id>` or `app:<id>`. */
+  readonly id: string;
+  /** The user (AOR) a configured token belongs to (api_tokens `user`), else null. */
+  readonly user: string | null;
+  /** Set for an app's token (seed 002): it sees only the users who granted the app. */
+  readonly appId: string | null;
 }
+
+/** Finds an app by the SHA-256 (hex) of its token (presence/apps.ts). */
+export type AppLookup = (tokenHash: string) => Promise<{ id: string; tokenHash: string } | undefined>;
+
+/** What an app's token may do: read the users who granted it, and subscribe to them. */
+const APP_SCOPES: ReadonlySet<Scope> = new Set<Scope>(['presence:read', 'subscriptions']);
 
 const REALM = 'Bearer realm="herald"';
 
@@ -45,6 +58,7 @@ export class Authenticator {
   constructor(
     tokens: readonly ApiToken[],
     private readonly keys: ApiKeyRepository,
+    private readonly apps: AppLookup = async () => undefined,
   ) {
     this.configured = tokens.map((t) => {
       const scopes = new Set<Scope>();
@@ -52,7 +66,12 @@ export class Authenticator {
         if (isScope(s)) scopes.add(s);
         else if (!this.unknownScopes.includes(s)) this.unknownScopes.push(s);
       }
-      return { digest: tokenDigest(t.token), grant: { scopes, domains: t.domains ? t.domains.map((d) => d.toLowerCase()) : null, keyId: null } };
+      const digest = tokenDigest(t.token);
+      const grant: Grant = {
+        scopes, domains: t.domains ? t.domains.map((d) => d.toLowerCase()) : null, keyId: null,
+        id: `token:${digest.toString('hex').slice(0, 16)}`, user: t.user ? canonicalAor(t.user) ?? null : null, appId: null,
+      };
+      return { digest, grant };
     });
   }
 
@@ -72,7 +91,11 @@ export class Authenticator {
     if (found) return found;
     const key = await this.keys.byHash(digest.toString('hex'));
     if (key && timingSafeEqual(Buffer.from(key.tokenHash, 'hex'), digest)) {
-      return { scopes: new Set(key.scopes.filter(isScope)), domains: key.domains ? key.domains.map((d) => d.toLowerCase()) : null, keyId: key.id };
+      return { scopes: new Set(key.scopes.filter(isScope)), domains: key.domains ? key.domains.map((d) => d.toLowerCase()) : null, keyId: key.id, id: `key:${key.id}`, user: null, appId: null };
+    }
+    const app = await this.apps(digest.toString('hex'));
+    if (app && timingSafeEqual(Buffer.from(app.tokenHash, 'hex'), digest)) {
+      return { scopes: APP_SCOPES, domains: null, keyId: null, id: `app:${app.id}`, user: null, appId: app.id };
     }
     throw new PresenceError('UNAUTHENTICATED', await this.explain('unknown bearer token'), { 'WWW-Authenticate': `${REALM}, error="invalid_token"` });
   }
@@ -128,4 +151,15 @@ export function authHook(auth: Authenticator): (req: FastifyRequest) => Promise<
     if (typeof domain === 'string') requireDomain(grant, domain);
     req.grant = grant;
   };
+}
+
+/** Whether the user `presentity` granted app `appId` access (presence/apps.ts). */
+export type GrantCheck = (appId: string, presentity: string) => Promise<boolean>;
+
+/** seed 002: an app "sees only users who granted it" — 403 for any other; other tokens pass. */
+export async function requireGranted(grant: Grant, presentities: readonly string[], isGranted: GrantCheck): Promise<void> {
+  if (grant.appId === null) return;
+  for (const p of presentities) {
+    if (!(await isGranted(grant.appId, p))) throw new PresenceError('FORBIDDEN', `${p} has not granted app ${grant.appId} access`);
+  }
 }

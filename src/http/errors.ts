@@ -14,7 +14,7 @@ export interface HttpError {
 }
 
 /** Headers of a PresenceError that mean something over HTTP (the others are SIP's). */
-const HTTP_HEADERS = ['WWW-Authenticate', 'Content-Range', 'Retry-After', 'Allow'];
+const HTTP_HEADERS = ['WWW-Authenticate', 'Content-Range', 'Retry-After', 'Allow', 'Herald-Oldest-Seq'];
 
 interface ValidationIssue {
   keyword: string;

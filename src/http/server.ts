@@ -88,10 +88,16 @@ export async function createHttpServer(deps: HttpDeps): Promise<FastifyInstance>
  * RFC 9110 §15.6.4: "The server MAY send a Retry-After header field to suggest an appropriate amount
  * of time for the client to wait before retrying the request." /healthz (process up) is never refused.
  */
+/** GETs of /v1/subscriptions/{id}/events|stream and /v1/apps/{appId}/events|stream. */
+const HELD = /^\/v1\/(subscriptions|apps)\/[^/?]+\/(events|stream)(\?|$)/;
+
 function boundInFlight(app: FastifyInstance, max: number): void {
   let inFlight = 0;
   app.addHook('onRequest', async (req, reply) => {
     if (req.url === '/healthz') return;
+    // Held deliveries (SSE/ndjson streams, long-poll event channels) wait for events, they are not work
+    // in flight: 1000 open streams must not lock everyone else out. The graceful stop ends them.
+    if (req.method === 'GET' && HELD.test(req.url)) return;
     // Answered here; returning the reply ends the hook chain (fastify: "return reply" after sending).
     if (inFlight >= max) return sendError(reply, { status: 503, code: 'UNAVAILABLE', message: 'too many requests in flight, retry later', headers: { 'Retry-After': '1' } });
     inFlight++;

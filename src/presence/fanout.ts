@@ -19,6 +19,8 @@ export interface FanoutOptions {
   documents: PresenceDocuments;
   clock: Clock;
   forceActive: boolean;
+  /** HTTP watchers (issue 9): told after every change, without waiting (http-watchers.ts queues the work). */
+  web?: { presentityChanged(presentity: string): void };
 }
 
 export class Fanout {
@@ -26,6 +28,20 @@ export class Fanout {
 
   /** The presentity's document changed (publish, modify, remove, expiry, HTTP write). */
   async presentityChanged(presentity: string, last?: Publication): Promise<void> {
+    try {
+      await this.notifyWatchers(presentity, last);
+    } finally {
+      // After the SIP fan-out has its NOTIFYs under way; HTTP delivery never holds it up.
+      this.o.web?.presentityChanged(presentity);
+    }
+  }
+
+  /** pres_rules of the presentity changed: HTTP watchers may now see (or not see) its status. */
+  rulesChanged(presentity: string): void {
+    this.o.web?.presentityChanged(presentity);
+  }
+
+  private async notifyWatchers(presentity: string, last?: Publication): Promise<void> {
     const now = this.o.clock.now();
     // Read what you need once: the document is read and composed only when someone is watching.
     // seed 001 (publ_notify tells active watchers only): a pending watcher hears nothing of the

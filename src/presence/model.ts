@@ -119,3 +119,63 @@ export interface Registration {
   via: Via;
   expiresAt: number;
 }
+
+// ---- HTTP watchers (issue 9) ----
+
+/** What a web watcher sees of a presentity: the status GET /v1/presence shows (bodies/rpid.ts). */
+export type WebStatus = 'online' | 'busy' | 'away' | 'offline';
+
+/**
+ * An HTTP subscription (seed 003 presenceSubscription): a watcher of several presentities for a
+ * duration, or an app's standing subscription over the users who granted it (expiresAt null).
+ */
+export interface WebSubscription {
+  id: string;
+  /** Who made it: `token:…`, `key:…` or `app:…` (see http/auth.ts Grant.id). */
+  owner: string;
+  /** The watcher identity pres_rules apply to. */
+  watcher: string;
+  /** Set on an app's standing subscription. */
+  appId: string | null;
+  /** HMAC-SHA256 key of its webhook signatures. */
+  secret: string;
+  webhookUrl: string | null;
+  /** `batch`: seed 002's `[[uri, status], …]`; `envelope`: `{subscriptionId, events}`. */
+  webhookFormat: 'batch' | 'envelope';
+  state: 'active' | 'ended';
+  expiresAt: number | null;
+  warned: boolean;
+  /** Seq of the newest event. */
+  lastSeq: number;
+  /** Webhook delivery state: last delivered seq, failures in a row, earliest next attempt. */
+  webhookSeq: number;
+  webhookAttempts: number;
+  webhookNextAt: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** seed 003: presence changes ("updated" contactPresence), the warning before the end, the end. */
+export type WebEventType = 'presence' | 'expiring' | 'ended';
+
+export interface WebEvent {
+  subscriptionId: string;
+  seq: number;
+  type: WebEventType;
+  /** The presentity, for presence events. */
+  uri: string | null;
+  status: WebStatus | null;
+  at: number;
+}
+
+/** An event to append; the repository numbers it. */
+export type NewWebEvent = Omit<WebEvent, 'seq'>;
+
+/** An app (seed 002): its token is stored as a hash; its standing subscription holds the grants. */
+export interface WebApp {
+  id: string;
+  name: string;
+  tokenHash: string;
+  subscriptionId: string;
+  createdAt: number;
+}

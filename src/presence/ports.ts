@@ -10,7 +10,11 @@ import type {
   Subscription,
   SubscriptionState,
   TerminationReason,
+  NewWebEvent,
   WatcherRecord,
+  WebApp,
+  WebEvent,
+  WebSubscription,
 } from './model';
 
 export interface PublicationRepository {
@@ -145,3 +149,51 @@ export interface NotificationSink {
 }
 
 export type { SubscriptionState, TerminationReason };
+
+/** HTTP subscriptions, their members and their event log (issue 9); store/web-subscription-repository.ts. */
+export interface WebSubscriptionRepository {
+  insert(s: WebSubscription, members: readonly string[]): Promise<void>;
+  byId(id: string): Promise<WebSubscription | undefined>;
+  members(id: string): Promise<string[]>;
+  hasMember(id: string, presentity: string): Promise<boolean>;
+  /** Add members (existing ones are kept with their last status); returns those that were new. */
+  addMembers(id: string, presentities: readonly string[], now: number): Promise<string[]>;
+  /** Presentities watched by live subscriptions (members added at or after `since`; null: all). */
+  watchedPresentities(since: number | null, now: number): Promise<string[]>;
+  removeMembers(id: string, presentities: readonly string[]): Promise<void>;
+  update(id: string, patch: Partial<Pick<WebSubscription, 'expiresAt' | 'warned' | 'updatedAt'>>): Promise<void>;
+  remove(id: string): Promise<boolean>;
+  /** The hot-path read, one indexed query: live subscriptions watching `presentity`, with the status last told. */
+  watchersOf(presentity: string, now: number): Promise<Array<{ subscription: WebSubscription; lastStatus: string | null }>>;
+  /**
+   * Append events in one transaction: each subscription's seq is bumped under its row lock (so seqs
+   * commit in order), presence events also record the member's last status. Returns them numbered.
+   */
+  append(events: readonly NewWebEvent[]): Promise<WebEvent[]>;
+  /** Events with seq > after, oldest first. */
+  after(id: string, after: number, limit: number): Promise<WebEvent[]>;
+  /** The oldest kept seq (null: none kept). */
+  oldestSeq(id: string): Promise<number | null>;
+  /** Newest seq of each subscription (ids that are gone are absent): how other nodes' events are noticed. */
+  lastSeqs(ids: readonly string[]): Promise<Map<string, number>>;
+  /** Claim (once across nodes) active subscriptions ending before `before` and not yet warned; append their `expiring` event. */
+  warnDue(now: number, before: number, limit: number): Promise<WebEvent[]>;
+  /** Claim active subscriptions whose end has come: state → ended, `ended` event appended. */
+  endDue(now: number, limit: number): Promise<WebEvent[]>;
+  /** Delete events older than `before` and subscriptions ended before it; returns how many events. */
+  prune(before: number, limit: number): Promise<number>;
+  /** Subscriptions with a webhook and undelivered events, due now. */
+  webhooksDue(now: number, limit: number): Promise<WebSubscription[]>;
+  /** Take the webhook lease of a subscription until `until` (false: another sender holds it). */
+  leaseWebhook(id: string, now: number, until: number): Promise<boolean>;
+  /** Record a delivery (or a drop): the seq reached, failures in a row, next attempt; releases the lease. */
+  webhookDone(id: string, seq: number, attempts: number, nextAt: number): Promise<void>;
+}
+
+export interface WebAppRepository {
+  insert(app: WebApp, subscription: WebSubscription): Promise<void>;
+  byId(id: string): Promise<WebApp | undefined>;
+  byTokenHash(hash: string): Promise<WebApp | undefined>;
+  /** Removes the app and its standing subscription. */
+  remove(id: string): Promise<boolean>;
+}

@@ -97,6 +97,8 @@ export class PresenceRules {
         return { plan, evaluated: subs.length };
       });
       await this.tell(presentity, planned.plan, now);
+      // HTTP watchers too: one just allowed gets the status it may now see (http-watchers.ts).
+      this.o.fanout.rulesChanged(presentity);
       return {
         rule,
         evaluated: planned.evaluated,

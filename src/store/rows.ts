@@ -21,6 +21,10 @@ import type {
   WatcherEvent,
   WatcherRecord,
   WatcherStatus,
+  WebApp,
+  WebEvent,
+  WebStatus,
+  WebSubscription,
 } from '../presence/model';
 
 /** A row as a driver hands it back: column name → value of unknown shape. */
@@ -34,6 +38,10 @@ export const T = {
   rules: 'pres_rules',
   registrations: 'registrations',
   apiKeys: 'api_keys',
+  webSubscriptions: 'web_subscriptions',
+  webMembers: 'web_subscription_members',
+  webEvents: 'web_events',
+  apps: 'apps',
 } as const;
 
 /** Every Herald table (for maintenance and tests: truncate, drop checks). */
@@ -418,4 +426,98 @@ export function apiKeyFromRow(r: Row): ApiKey {
     domains: domains === null || domains === undefined ? null : jsonStrings(domains, KEY.domains),
     createdAt: num(r, KEY.createdAt),
   };
+}
+
+// ---- HTTP subscriptions (issue 9): web_subscriptions, web_subscription_members, web_events, apps ----
+
+export const WSUB = {
+  id: 'id',
+  owner: 'owner',
+  watcher: 'watcher',
+  appId: 'app_id',
+  secret: 'secret',
+  webhookUrl: 'webhook_url',
+  webhookFormat: 'webhook_format',
+  state: 'state',
+  expiresAt: 'expires_at',
+  warned: 'warned',
+  lastSeq: 'last_seq',
+  webhookSeq: 'webhook_seq',
+  webhookAttempts: 'webhook_attempts',
+  webhookNextAt: 'webhook_next_at',
+  webhookLeaseUntil: 'webhook_lease_until',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+} as const;
+
+export const WMEM = { subscriptionId: 'subscription_id', presentity: 'presentity', lastStatus: 'last_status', addedAt: 'added_at' } as const;
+
+export const WEV = { subscriptionId: 'subscription_id', seq: 'seq', type: 'type', uri: 'uri', status: 'status', at: 'at' } as const;
+
+export const APP = { id: 'id', name: 'name', tokenHash: 'token_hash', subscriptionId: 'subscription_id', createdAt: 'created_at' } as const;
+
+function numOrNull(r: Row, col: string): number | null {
+  const v = r[col];
+  return v === null || v === undefined ? null : toNumber(v);
+}
+
+export function webSubscriptionToRow(s: WebSubscription): Row {
+  return {
+    [WSUB.id]: s.id, [WSUB.owner]: s.owner, [WSUB.watcher]: s.watcher, [WSUB.appId]: s.appId, [WSUB.secret]: s.secret,
+    [WSUB.webhookUrl]: s.webhookUrl, [WSUB.webhookFormat]: s.webhookFormat, [WSUB.state]: s.state, [WSUB.expiresAt]: s.expiresAt,
+    [WSUB.warned]: s.warned, [WSUB.lastSeq]: s.lastSeq, [WSUB.webhookSeq]: s.webhookSeq, [WSUB.webhookAttempts]: s.webhookAttempts,
+    [WSUB.webhookNextAt]: s.webhookNextAt, [WSUB.webhookLeaseUntil]: 0, [WSUB.createdAt]: s.createdAt, [WSUB.updatedAt]: s.updatedAt,
+  };
+}
+
+export function webSubscriptionFromRow(r: Row): WebSubscription {
+  return {
+    id: str(r, WSUB.id),
+    owner: str(r, WSUB.owner),
+    watcher: str(r, WSUB.watcher),
+    appId: strOrNull(r, WSUB.appId),
+    secret: str(r, WSUB.secret),
+    webhookUrl: strOrNull(r, WSUB.webhookUrl),
+    webhookFormat: str(r, WSUB.webhookFormat) === 'envelope' ? 'envelope' : 'batch',
+    state: str(r, WSUB.state) === 'ended' ? 'ended' : 'active',
+    expiresAt: numOrNull(r, WSUB.expiresAt),
+    warned: r[WSUB.warned] === true || r[WSUB.warned] === 1 || r[WSUB.warned] === 't',
+    lastSeq: num(r, WSUB.lastSeq),
+    webhookSeq: num(r, WSUB.webhookSeq),
+    webhookAttempts: num(r, WSUB.webhookAttempts),
+    webhookNextAt: num(r, WSUB.webhookNextAt),
+    createdAt: num(r, WSUB.createdAt),
+    updatedAt: num(r, WSUB.updatedAt),
+  };
+}
+
+export function webSubscriptionPatchToRow(p: Partial<Pick<WebSubscription, 'expiresAt' | 'warned' | 'updatedAt'>>): Row {
+  const row: Row = {};
+  if (p.expiresAt !== undefined) row[WSUB.expiresAt] = p.expiresAt;
+  if (p.warned !== undefined) row[WSUB.warned] = p.warned;
+  if (p.updatedAt !== undefined) row[WSUB.updatedAt] = p.updatedAt;
+  return row;
+}
+
+export function webEventToRow(e: WebEvent): Row {
+  return { [WEV.subscriptionId]: e.subscriptionId, [WEV.seq]: e.seq, [WEV.type]: e.type, [WEV.uri]: e.uri, [WEV.status]: e.status, [WEV.at]: e.at };
+}
+
+export function webEventFromRow(r: Row): WebEvent {
+  return {
+    subscriptionId: str(r, WEV.subscriptionId),
+    seq: num(r, WEV.seq),
+    type: str(r, WEV.type) as WebEvent['type'],
+    uri: strOrNull(r, WEV.uri),
+    status: strOrNull(r, WEV.status) as WebStatus | null,
+    at: num(r, WEV.at),
+  };
+}
+
+export function webAppToRow(a: WebApp): Row {
+  return { [APP.id]: a.id, [APP.name]: a.name, [APP.tokenHash]: a.tokenHash, [APP.subscriptionId]: a.subscriptionId, [APP.createdAt]: a.createdAt };
+}
+
+export function webAppFromRow(r: Row): WebApp {
+  return { id: str(r, APP.id), name: str(r, APP.name), tokenHash: str(r, APP.tokenHash), subscriptionId: str(r, APP.subscriptionId), createdAt: num(r, APP.createdAt) };
 }

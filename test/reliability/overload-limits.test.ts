@@ -134,4 +134,25 @@ describe('HTTP in-flight bound (http_max_in_flight)', () => {
       await h.stop();
     }
   }, 90_000);
+
+  it('does not count held deliveries: with the bound at 1, an open SSE stream leaves room for other requests', async () => {
+    const h = await startHerald({ http_max_in_flight: 1, api_tokens: API_TOKENS });
+    const { host, port } = h.http as { host: string; port: number };
+    const url = (p: string): string => `http://${host}:${port}${p}`;
+    const auth = { Authorization: `Bearer ${TOKENS.admin}`, 'Content-Type': 'application/json' };
+    const ctl = new AbortController();
+    try {
+      const made = await fetch(url('/v1/subscriptions'), { method: 'POST', headers: auth, body: JSON.stringify({ uris: ['sip:held@127.0.0.1'], durationMinutes: 5 }) });
+      expect(made.status).toBe(201);
+      const { id } = (await made.json()) as { id: string };
+      const stream = await fetch(url(`/v1/subscriptions/${id}/stream`), { headers: { Authorization: auth.Authorization, Accept: 'text/event-stream' }, signal: ctl.signal });
+      expect(stream.status).toBe(200);
+      // The stream stays open (its body is never read to the end) while other requests are served.
+      for (let i = 0; i < 5; i++) expect((await fetch(url('/readyz'))).status).toBe(200);
+      expect((await fetch(url(`/v1/subscriptions/${id}`), { headers: auth })).status).toBe(200);
+    } finally {
+      ctl.abort();
+      await h.stop();
+    }
+  }, 90_000);
 });

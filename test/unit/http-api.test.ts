@@ -108,8 +108,8 @@ describe('bearer tokens', () => {
     const dom = await auth.authenticate('Bearer dom-token-1234');
     expect(codeOf(() => requireDomain(dom, 'EXAMPLE.COM'))).toBeUndefined();
     expect(codeOf(() => requireDomain(dom, 'example.org'))).toBe('FORBIDDEN');
-    expect(codeOf(() => requireAdmin({ scopes: new Set(['admin']), domains: ['example.com'], keyId: null }))).toBe('FORBIDDEN');
-    expect(codeOf(() => requireScope({ scopes: new Set(['admin']), domains: null, keyId: null }, 'subscriptions'))).toBeUndefined();
+    expect(codeOf(() => requireAdmin({ scopes: new Set(['admin']), domains: ['example.com'], keyId: null, id: 'token:x', user: null, appId: null }))).toBe('FORBIDDEN');
+    expect(codeOf(() => requireScope({ scopes: new Set(['admin']), domains: null, keyId: null, id: 'token:x', user: null, appId: null }, 'subscriptions'))).toBeUndefined();
   });
 
   it('with no token and no key, the 401 says how to configure one', async () => {

@@ -14,7 +14,7 @@ import { PresenceError } from '../../errors';
 import { aorOf, canonicalAor, splitAor } from '../../presence/aor';
 import { DEFAULT_CLIENT, type HttpPublicationService, type HttpRecord, type HttpStatus } from '../../presence/http-publications';
 import type { InspectionRepository } from '../../presence/inspection';
-import { requireDomain, type Grant } from '../auth';
+import { requireDomain, requireGranted, type Grant, type GrantCheck } from '../auth';
 import { parseRecordsRange, sliceFor } from '../range';
 import {
   clientParams, domainParams, errorSchema, listQuery, presenceViewSchema, queryBody, queryResult, rangeHeaders, recordSchema,
@@ -28,6 +28,8 @@ export interface PresenceRouteDeps {
   inspection: InspectionRepository;
   clock: Clock;
   limits: SchemaLimits;
+  /** An app's token reads only the users who granted it (seed 002). */
+  isGranted: GrantCheck;
 }
 
 export const PIDF_TYPE = 'application/pidf+xml';
@@ -51,6 +53,7 @@ export function presenceRoutes(d: PresenceRouteDeps) {
       },
     }, async (req, reply) => {
       const presentity = presentityOf(req.params.domain, req.params.user);
+      await requireGranted(req.grant as Grant, [presentity], d.isGranted);
       if (prefersPidf(req.headers.accept)) return reply.type(PIDF_TYPE).send(await d.views.pidf(presentity));
       return reply.type('application/json; charset=utf-8').send(await d.views.view(presentity));
     });
@@ -99,8 +102,10 @@ export function presenceRoutes(d: PresenceRouteDeps) {
       reply.header('Accept-Ranges', 'records');
       if (req.query.user !== undefined && req.query.user.length > 0) {
         const uris = [...new Set(req.query.user.map((u) => presentityOf(domain, u)))];
+        await requireGranted(req.grant as Grant, uris, d.isGranted);
         return reply.send(await d.views.views(uris));
       }
+      if ((req.grant as Grant).appId !== null) throw new PresenceError('FORBIDDEN', 'an app token reads only the users who granted it: name them with ?user=');
       const filter = { domain: domain.toLowerCase(), event: 'presence', now: d.clock.now() };
       const total = await d.inspection.countPresentities(filter);
       const slice = sliceFor(parseRecordsRange(req.headers.range), total, d.limits.maxPageSize);
@@ -123,6 +128,7 @@ export function presenceRoutes(d: PresenceRouteDeps) {
         requireDomain(grant, splitAor(aor).domain);
         return { u, aor };
       });
+      await requireGranted(grant, named.map((n) => n.aor), d.isGranted);
       const views = await d.views.views([...new Set(named.map((n) => n.aor))]);
       const byAor = new Map(views.map((v) => [v.uri, v]));
       return Object.fromEntries(named.map((n) => [n.u, byAor.get(n.aor)]));
