@@ -5,8 +5,8 @@
  */
 import { startHerald, type RunningHerald } from '../support/herald';
 import { SipTestClient, pidf } from '../support/sip-client';
-import { createPostgresTestDb, dropTestDb } from '../support/db';
-import { TcpProxy } from '../support/tcp-proxy';
+import { startHeraldBehindProxy, type HeraldBehindProxy } from '../support/herald-behind-proxy';
+import type { TcpProxy } from '../support/tcp-proxy';
 
 const publishHeaders = (aor: string): Array<[string, string]> => [['From', `<${aor}>;tag=x${Math.random().toString(36).slice(2)}`], ['Event', 'presence'], ['Expires', '60'], ['Content-Type', 'application/pidf+xml']];
 
@@ -62,25 +62,18 @@ describe('graceful stop', () => {
 
 const pgServer = process.env.HERALD_TEST_DB_URL;
 (pgServer ? describe : describe.skip)('database outage (PostgreSQL behind a proxy that the test cuts)', () => {
+  let behind: HeraldBehindProxy;
   let proxy: TcpProxy;
-  let dbUrl: string;
   let h: RunningHerald;
   let c: SipTestClient;
   beforeAll(async () => {
-    dbUrl = await createPostgresTestDb(pgServer as string);
-    const u = new URL(dbUrl);
-    proxy = new TcpProxy(u.hostname, Number(u.port || 5432));
-    await proxy.start();
-    u.port = String(proxy.port);
-    h = await startHerald({ db_url: u.toString() });
+    behind = await startHeraldBehindProxy(pgServer as string, {});
+    ({ proxy, herald: h } = behind);
     c = await SipTestClient.open('udp', h.udp);
   }, 60_000);
   afterAll(async () => {
     await c.close();
-    await proxy.restore().catch(() => undefined);
-    await h.stop();
-    await proxy.cut();
-    await dropTestDb(dbUrl);
+    await behind.stop();
   }, 60_000);
 
   it('answers 503 with Retry-After while the database is gone, turns /readyz red, and resumes by itself', async () => {

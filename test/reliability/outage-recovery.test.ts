@@ -7,10 +7,10 @@
  */
 import { startHerald, type RunningHerald } from '../support/herald';
 import { API_TOKENS, HttpTestClient, TOKENS } from '../support/http-client';
-import { createPostgresTestDb, dropTestDb } from '../support/db';
 import { SipTestClient } from '../support/sip-client';
 import { bodyOf, eventually, nextNotify, notifiesOf, publish, sleep, subscribe, type WatcherDialog } from '../support/subscriber';
-import { TcpProxy } from '../support/tcp-proxy';
+import { startHeraldBehindProxy, type HeraldBehindProxy } from '../support/herald-behind-proxy';
+import type { TcpProxy } from '../support/tcp-proxy';
 
 describe('outage recovery loop (both backends)', () => {
   let h: RunningHerald;
@@ -44,27 +44,20 @@ describe('outage recovery loop (both backends)', () => {
 
 const pgServer = process.env.HERALD_TEST_DB_URL;
 (pgServer ? describe : describe.skip)('database outage: missed NOTIFYs (PostgreSQL behind a proxy that the test cuts)', () => {
+  let behind: HeraldBehindProxy;
   let proxy: TcpProxy;
-  let dbUrl: string;
   let h: RunningHerald;
   let c: SipTestClient;
   let http: HttpTestClient;
   beforeAll(async () => {
-    dbUrl = await createPostgresTestDb(pgServer as string);
-    const u = new URL(dbUrl);
-    proxy = new TcpProxy(u.hostname, Number(u.port || 5432));
-    await proxy.start();
-    u.port = String(proxy.port);
-    h = await startHerald({ db_url: u.toString(), outage_retry_interval: 100, api_tokens: API_TOKENS });
+    behind = await startHeraldBehindProxy(pgServer as string, { outage_retry_interval: 100, api_tokens: API_TOKENS });
+    ({ proxy, herald: h } = behind);
     c = await SipTestClient.open('udp', h.udp);
     http = new HttpTestClient(h.http as { host: string; port: number }, TOKENS.rw);
   }, 60_000);
   afterAll(async () => {
     await c.close();
-    await proxy.restore().catch(() => undefined);
-    await h.stop();
-    await proxy.cut();
-    await dropTestDb(dbUrl);
+    await behind.stop();
   }, 60_000);
 
   it('sends the NOTIFY of a PUBLISH committed just before the outage once the database returns', async () => {
