@@ -37,6 +37,7 @@ import { GroupCommitStore } from './store/group-commit';
 import { migrateLatest } from './store/migrate';
 import { createStore } from './store/store';
 import { SweepScheduler } from './sweeper/scheduler';
+import { TableVacuum } from './store/vacuum';
 import { EventChannel } from './http/event-channel';
 import { WebhookSender } from './http/webhooks';
 import { AppService } from './presence/apps';
@@ -60,6 +61,8 @@ export interface App {
   readonly endpoint: SipEndpoint;
   readonly sweeper: Sweeper;
   readonly scheduler: SweepScheduler;
+  /** self_vacuum (store/vacuum.ts): runs every vacuum_period; tests call run(). */
+  readonly vacuum: TableVacuum;
   readonly publications: PublicationService;
   readonly subscriptions: SubscriptionService;
   readonly fanout: RecoveringFanout;
@@ -97,7 +100,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   const advertisedHost = advertised(config.serverAddress, firstHost);
   const endpoint = new SipEndpoint({
     transports, clock, timers, random, log: log.child({ component: 'sip' }), maxMessageSize: config.maxMessageSizeBytes,
-    t1Ms: config.sipT1Ms, t2Ms: config.sipT2Ms, advertisedHost, maxInFlight: config.maxInFlight,
+    t1Ms: config.sipT1Ms, t2Ms: config.sipT2Ms, advertisedHost, maxInFlight: config.maxInFlight, maxQueueDelayMs: config.maxQueueDelayMs,
     onAnswered: (method, status) => metrics.sipRequest(method, status),
   });
   // Herald's Contact (server_address, else one per transport: a TCP watcher's in-dialog requests must
@@ -142,7 +145,8 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   });
   metrics.attachReliability({
     dirty: () => fanout.dirtyCount, retold: () => fanout.recoveryStats.retold, overflowed: () => fanout.recoveryStats.overflowed,
-    rateLimited: () => rateLimiter.refused, overloaded: () => endpoint.overloaded,
+    rateLimited: () => rateLimiter.refused, overloaded: () => endpoint.overloaded, queueDelayed: () => endpoint.queueDelay.refused,
+    vacuumRuns: () => vacuum.stats.runs, vacuumedDeadRows: () => vacuum.stats.deadRows,
   });
   const handlers: Record<string, MethodHandler> = {
     PUBLISH: rateLimiter.limit(markDirtyOnOutage(publishHandler(publications, config.expiresOffsetSec), (p) => fanout.markDirty(p))),
@@ -153,6 +157,12 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
 
   const sweeper = new Sweeper({ store, fanout, sink: notifier, clock, log: log.child({ component: 'sweeper' }), batchSize: config.sweepBatchSize, watcherRetentionSec: config.watcherRetentionSec });
   const scheduler = new SweepScheduler(() => sweeper.sweep(), { periodSec: config.cleanPeriodSec, cron: config.cleanCron, jitter: 0.1, random: Math.random, log });
+  const vacuum = new TableVacuum(knex, { mode: config.selfVacuum, embedded: backendOf(config.dbUrl) !== 'postgres' });
+  const vacuumLog = log.child({ component: 'vacuum' });
+  const vacuumScheduler = new SweepScheduler(async () => {
+    const r = await vacuum.run();
+    if (r.vacuumed.length > 0) vacuumLog.info({ vacuumed: r.vacuumed }, 'vacuumed tables (the database runs no autovacuum)');
+  }, { periodSec: config.vacuumPeriodSec, cron: '', jitter: 0.1, random: Math.random, log: vacuumLog });
 
   // HTTP API (issue 8): an HTTP write is a publication under the same locks, told through the same fan-out.
   const httpPublications = new HttpPublicationService({
@@ -189,13 +199,14 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
   let started = false;
 
   return {
-    config, store, endpoint, sweeper, scheduler, publications, subscriptions, fanout, notifier, rules, rateLimiter, webSubscriptions, httpWatchers,
+    config, store, endpoint, sweeper, scheduler, vacuum, publications, subscriptions, fanout, notifier, rules, rateLimiter, webSubscriptions, httpWatchers,
     addresses: () => ({ sip: transports.map((t) => ({ transport: t.kind, ...t.local })), http: httpAddress }),
     async start() {
       await webSubscriptions.start();
       await endpoint.start();
       started = true;
       scheduler.start();
+      vacuumScheduler.start();
       fanout.start();
       webhooks.start();
       if (config.httpListen) {
@@ -218,6 +229,7 @@ export async function createApp(config: Config, deps: AppDeps): Promise<App> {
       // Graceful stop: no new sweeps, refuse new requests with 503, finish what is in flight (bounded),
       // then close the sockets and the database.
       await scheduler.stop();
+      await vacuumScheduler.stop();
       await fanout.stop();
       await endpoint.drain(config.drainTimeoutSec * 1000);
       // Fan-outs of HTTP writes are queued on the presentity locks, outside the SIP endpoint's count.

@@ -37,6 +37,8 @@ export interface ApiToken {
 export interface ConfigShape {
   dbUrl: string;
   cleanPeriodSec: number;
+  selfVacuum: 'auto' | 'on' | 'off';
+  vacuumPeriodSec: number;
   cleanCron: string;
   toTagPref: string;
   totagAvpid: number;
@@ -70,6 +72,7 @@ export interface ConfigShape {
   groupCommitMaxBatch: number;
   groupCommitInFlight: number;
   maxInFlight: number;
+  maxQueueDelayMs: number;
   drainTimeoutSec: number;
   outageRetryIntervalMs: number;
   outageMaxDirty: number;
@@ -109,6 +112,10 @@ export const PARAMS: readonly ParamSpec[] = [
     doc: 'Period of the sweeper that expires publications, subscriptions and registrations and tells the watchers.' },
   { name: 'clean_cron', key: 'cleanCron', type: 'string', default: '',
     doc: 'Optional cron expression for the sweeper instead of clean_period (empty: use clean_period).' },
+  { name: 'self_vacuum', key: 'selfVacuum', type: 'enum', default: 'auto', values: ['auto', 'on', 'off'],
+    doc: 'Herald VACUUMs (and ANALYZEs) its own tables whose dead rows exceed 50 + 20 % of the live ones, every vacuum_period. auto: only when the database has no working autovacuum (PGlite always; PostgreSQL with autovacuum = off); on: always; off: never.' },
+  { name: 'vacuum_period', key: 'vacuumPeriodSec', type: 'int', default: 60, unit: 'seconds', min: 1, max: DAY,
+    doc: 'How often self_vacuum looks at the tables.' },
   { name: 'to_tag_pref', key: 'toTagPref', type: 'string', default: '10',
     doc: 'Prefix of the To-tag Herald generates when it answers a new SUBSCRIBE.' },
   { name: 'totag_avpid', key: 'totagAvpid', type: 'int', default: 0, min: 0, max: 2 ** 31 - 1,
@@ -173,6 +180,8 @@ export const PARAMS: readonly ParamSpec[] = [
     doc: 'Group-commit transactions open at once on PostgreSQL (PGlite has one connection: always 1).' },
   { name: 'max_in_flight', key: 'maxInFlight', type: 'int', default: 5000, unit: 'count', min: 1, max: 1_000_000,
     doc: 'SIP requests handled at once; beyond it new requests are answered 503 with Retry-After instead of queueing.' },
+  { name: 'max_queue_delay', key: 'maxQueueDelayMs', type: 'int', default: 2000, unit: 'milliseconds', min: 0, max: 600_000,
+    doc: 'When every SIP request handled for 100 ms took longer than this, new requests are answered 503 with Retry-After until one is handled within it again (a bound on the wait, not only the count). 0: off.' },
   { name: 'drain_timeout', key: 'drainTimeoutSec', type: 'int', default: 3, unit: 'seconds', min: 0, max: 60,
     doc: 'On SIGTERM, how long Herald finishes requests and NOTIFYs in flight before it closes its sockets.' },
   { name: 'outage_retry_interval', key: 'outageRetryIntervalMs', type: 'int', default: 1000, unit: 'milliseconds', min: 50, max: 60_000,

@@ -36,6 +36,9 @@ export interface ReliabilitySources {
   overflowed: () => number;
   rateLimited: () => number;
   overloaded: () => number;
+  queueDelayed: () => number;
+  vacuumRuns: () => number;
+  vacuumedDeadRows: () => number;
 }
 
 interface Sample {
@@ -131,7 +134,10 @@ export class HeraldMetrics {
     total('herald_outage_retold_total', 'Presentities re-told from the database after an outage', r.retold);
     total('herald_outage_overflowed_total', 'Presentities that did not fit in outage_max_dirty (told at the watchers\' next refresh)', r.overflowed);
     total('herald_sip_rate_limited_total', 'PUBLISH/SUBSCRIBE refused 503 by source_rate_limit', r.rateLimited);
-    total('herald_sip_overloaded_total', 'SIP requests refused 503 by max_in_flight or while draining', r.overloaded);
+    total('herald_sip_overloaded_total', 'SIP requests refused 503 by max_in_flight, max_queue_delay or while draining', r.overloaded);
+    total('herald_vacuum_runs_total', 'Runs of self_vacuum that looked at the tables (the database runs no autovacuum)', r.vacuumRuns);
+    total('herald_vacuumed_dead_rows_total', 'Dead rows in the tables self_vacuum vacuumed', r.vacuumedDeadRows);
+    total('herald_sip_queue_delayed_total', 'SIP requests refused 503 because requests were waiting longer than max_queue_delay', r.queueDelayed);
   }
 
   /** The exposition text and its content type. */

@@ -8,6 +8,7 @@ import { ClientTransactions, type ClientOutcome } from './client-transactions';
 import { parseVia } from './headers';
 import { Headers, type SipRequest, type SipResponse } from './message';
 import { parseMessage } from './parser';
+import { QueueDelay } from './queue-delay';
 import { SipParseError } from './headers';
 import { buildResponse, errorResponse, responseDestination, type ResponseSpec } from './reply';
 import { salvageReply } from './salvage';
@@ -40,6 +41,8 @@ export interface EndpointOptions {
   advertisedHost: string;
   /** Requests being handled at once before new ones are answered 503 (overload bound). */
   maxInFlight: number;
+  /** Beyond this many ms of standing delay new requests are answered 503 (queue-delay.ts); 0: off. */
+  maxQueueDelayMs?: number;
   /** Told of every final response sent to a request (metrics). */
   onAnswered?: (method: string, status: number) => void;
 }
@@ -52,10 +55,12 @@ export class SipEndpoint {
   private draining = false;
   /** Work started after a response (first NOTIFYs, fan-outs), awaited by drain(). */
   private readonly afterWork = new Set<Promise<void>>();
-  /** Requests refused because of the in-flight bound (metrics). */
+  /** Requests refused because of the in-flight bound or the delay bound (metrics). */
   overloaded = 0;
+  readonly queueDelay: QueueDelay;
 
   constructor(private readonly o: EndpointOptions) {
+    this.queueDelay = new QueueDelay({ boundMs: o.maxQueueDelayMs ?? 0, intervalMs: 100 });
     this.server = new ServerTransactions(o.clock, 64 * o.t1Ms);
     this.client = new ClientTransactions(o.timers, { t1Ms: o.t1Ms, t2Ms: o.t2Ms, t4Ms: 5000 });
   }
@@ -128,9 +133,8 @@ export class SipEndpoint {
       return;
     }
     let result: HandlerResult | null;
-    if (this.draining || this.inFlight >= this.o.maxInFlight) {
+    if (req.method !== 'ACK' && (this.draining || this.inFlight >= this.o.maxInFlight || this.queueDelay.shed(this.inFlight))) {
       // RFC 3261 §21.5.4: 503 with Retry-After rather than queueing without limit.
-      if (req.method === 'ACK') return;
       this.overloaded++;
       result = { status: 503, reason: 'Service Unavailable', headers: [['Retry-After', this.draining ? '5' : '1']] };
       const bytes = serialize(buildResponse(req, peer, result));
@@ -140,6 +144,7 @@ export class SipEndpoint {
       return;
     }
     this.inFlight++;
+    const began = this.o.clock.now();
     try {
       result = await this.handler(req, { peer });
     } catch (err) {
@@ -147,6 +152,8 @@ export class SipEndpoint {
       result = errorResponse(err);
     } finally {
       this.inFlight--;
+      const now = this.o.clock.now();
+      this.queueDelay.handled(now - began, now);
     }
     if (!result) return; // ACK: no response
     const bytes = serialize(buildResponse(req, peer, result));
