@@ -108,7 +108,7 @@ async function main(): Promise<void> {
   const pid = child.pid as number;
   const peer = new Peer(sipPort);
   await peer.open();
-  const samples: Array<{ t: number; rssMb: number; cpuS: number; open: number }> = [];
+  const samples: Array<{ t: number; rssMb: number; cpuS: number; open: number; heapUsedMb?: number; heapTotalMb?: number; externalMb?: number }> = [];
   const s = { expiryPublish: stats(), expirySubscribe: stats(), http: stats() };
   const sipps: SippRun[] = [];
   // Stopped by hand: take sipp, Herald and the database with us.
@@ -172,7 +172,7 @@ async function main(): Promise<void> {
       while (launched.expirySubscribe < RATES.expiry * el) run('expirySubscribe', (i) => subscribeCycle(peer, i));
       while (launched.http < RATES.http * el) run('http', httpRead);
       if (Date.now() - t0 >= nextSample) {
-        samples.push({ t: Math.round((Date.now() - t0) / 1000), rssMb: rssMb(pid), cpuS: Math.round((cpuSeconds(pid) - cpu0) * 10) / 10, open });
+        samples.push({ t: Math.round((Date.now() - t0) / 1000), rssMb: rssMb(pid), cpuS: Math.round((cpuSeconds(pid) - cpu0) * 10) / 10, open, ...(await heapMb(httpPort)) });
         nextSample += SAMPLE_S * 1000;
         if (samples.length % 12 === 0) {
           const [pub, sub] = sipps.map((x) => sippCounts(x.statFile));
@@ -208,6 +208,20 @@ async function main(): Promise<void> {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     spawnSync('psql', [admin, '-qc', `DROP DATABASE IF EXISTS ${db}`]);
+  }
+}
+
+/** V8's heap (used: live objects and garbage not yet collected; total: what V8 holds) and Buffers, from /metrics. */
+async function heapMb(httpPort: number): Promise<{ heapUsedMb?: number; heapTotalMb?: number; externalMb?: number }> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` }, signal: AbortSignal.timeout(2000) })).text();
+    const mb = (name: string): number | undefined => {
+      const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+      return m ? Math.round(Number(m[1]) / 1048576) : undefined;
+    };
+    return { heapUsedMb: mb('herald_nodejs_heap_size_used_bytes'), heapTotalMb: mb('herald_nodejs_heap_size_total_bytes'), externalMb: mb('herald_nodejs_external_memory_bytes') };
+  } catch {
+    return {};
   }
 }
 
