@@ -5,6 +5,7 @@
  *   node -r @swc-node/register test/bench/soak.ts [--duration 600] [--quick] [--publish-rate 150]
  *        [--subscribe-rate 150] [--expiry-rate 10] [--http-rate 20] [--sample 5] [--pool 1000]
  *        [--db-url postgres://postgres@127.0.0.1:5432/postgres] [--out DIR]
+ *        [--herald-node-args "--trace-gc"] (Node flags for Herald only; its stdout goes to DIR/herald.out)
  *   --quick: 30 s at a fifth of the rates (a check that the script works)
  *
  * Load:
@@ -22,7 +23,7 @@
  * Only 127.0.0.1 is contacted; the run is bounded by --duration plus a 30 s drain.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Peer, pidf, type Answer } from './sip-peer';
 import { sippCounts, startSipp, type SippRun } from './sipp-process';
@@ -100,8 +101,9 @@ async function main(): Promise<void> {
   const sipPort = 20_000 + (process.pid % 20_000);
   const httpPort = sipPort + 1;
   const target = `127.0.0.1:${sipPort}`;
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
-    cwd: root, stdio: ['ignore', 'ignore', 'inherit'],
+  const nodeArgs = arg('herald-node-args', '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '-r', '@swc-node/register', 'src/main.ts'], {
+    cwd: root, stdio: ['ignore', openSync(join(OUT, 'herald.out'), 'w'), 'inherit'],
     env: { ...process.env, HERALD_DB_URL: DB_SERVER.replace(/\/[^/]*$/, `/${db}`), HERALD_SIP_LISTEN: `udp:${target}`, HERALD_HTTP_LISTEN: `127.0.0.1:${httpPort}`,
       HERALD_LOG_LEVEL: 'warn', HERALD_MIN_EXPIRES: '1', HERALD_CLEAN_PERIOD: '2', HERALD_API_TOKENS: JSON.stringify([{ token: TOKEN, scopes: ['presence:read'] }]) },
   });
