@@ -133,8 +133,9 @@ export class SipEndpoint {
       return;
     }
     let result: HandlerResult | null;
-    if (req.method !== 'ACK' && (this.draining || this.inFlight >= this.o.maxInFlight || this.queueDelay.shed(this.inFlight))) {
+    if (this.draining || this.inFlight >= this.o.maxInFlight || (req.method !== 'ACK' && this.queueDelay.shed(this.inFlight))) {
       // RFC 3261 §21.5.4: 503 with Retry-After rather than queueing without limit.
+      if (req.method === 'ACK') return;
       this.overloaded++;
       result = { status: 503, reason: 'Service Unavailable', headers: [['Retry-After', this.draining ? '5' : '1']] };
       const bytes = serialize(buildResponse(req, peer, result));
