@@ -35,6 +35,7 @@ import { join, resolve } from 'node:path';
 import type { Knex } from 'knex';
 import { createKnex } from '../../src/store/db';
 import { migrateLatest } from '../../src/store/migrate';
+import { sippCounts } from './sipp-process';
 
 const ROOT = resolve(__dirname, '..', '..');
 const KIT = resolve(ROOT, '..', 'shared', 'anchors');
@@ -199,12 +200,8 @@ function runSipp(port: number, rate: number, calls: number, dir: string, prefix:
     c.once('error', fail);
     c.once('exit', (code) => {
       if (!existsSync(stf)) return fail(new Error(`sipp wrote no statistics (exit ${code}): ${err}`));
-      const lines = readFileSync(stf, 'latin1').split(/\r?\n/).filter((l) => l.trim() !== '');
-      const head = (lines[0] ?? '').split(';');
-      const last = (lines[lines.length - 1] ?? '').split(';');
-      const st = Object.fromEntries(head.map((h, i) => [h.trim(), (last[i] ?? '').trim()]));
-      const n = (k: string): number => Number(st[k] ?? 0) || 0;
-      ok({ calls: n('TotalCallCreated'), ok: n('SuccessfulCall(C)'), failed: n('FailedCall(C)'), retrans: n('Retransmissions(C)'), elapsedSec: (Date.now() - t0) / 1000, code });
+      const st = sippCounts(stf);
+      ok({ calls: st.created, ok: st.successful, failed: st.failed, retrans: st.retransmissions, elapsedSec: (Date.now() - t0) / 1000, code });
     });
   });
 }

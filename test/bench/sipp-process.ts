@@ -15,7 +15,7 @@ export interface SippRun {
   readonly done: Promise<number>;
 }
 
-export interface SippCounts { successful: number; failed: number; retransmissions: number; failedReasons: Record<string, number> }
+export interface SippCounts { created: number; successful: number; failed: number; retransmissions: number; failedReasons: Record<string, number> }
 
 /** Starts sipp; `extra` is passed last (e.g. `-inf pool.csv`). */
 export function startSipp(o: { target: string; scenario: string; rate: number; calls: number; boundS: number; dir: string; tag: string; localPort: number /* and the next two: control and media */; extra?: string[] }): SippRun {
@@ -31,14 +31,14 @@ export function startSipp(o: { target: string; scenario: string; rate: number; c
 
 /** The last row of a sipp statistics file (cumulative counters). */
 export function sippCounts(statFile: string): SippCounts {
-  const none = { successful: 0, failed: 0, retransmissions: 0, failedReasons: {} };
+  const none = { created: 0, successful: 0, failed: 0, retransmissions: 0, failedReasons: {} };
   if (!existsSync(statFile)) return none;
-  const rows = readFileSync(statFile, 'utf8').trim().split('\n').map((l) => l.split(';'));
+  const rows = readFileSync(statFile, 'latin1').split(/\r?\n/).filter((l) => l.trim() !== '').map((l) => l.split(';').map((x) => x.trim()));
   if (rows.length < 2) return none;
   const head = rows[0] as string[];
   const last = rows[rows.length - 1] as string[];
   const get = (k: string): number => Number(last[head.indexOf(k)] ?? 0) || 0;
   const failedReasons: Record<string, number> = {};
   for (const k of head) if (k.startsWith('Failed') && k.endsWith('(C)') && k !== 'FailedCall(C)' && get(k) > 0) failedReasons[k] = get(k);
-  return { successful: get('SuccessfulCall(C)'), failed: get('FailedCall(C)'), retransmissions: get('Retransmissions(C)'), failedReasons };
+  return { created: get('TotalCallCreated'), successful: get('SuccessfulCall(C)'), failed: get('FailedCall(C)'), retransmissions: get('Retransmissions(C)'), failedReasons };
 }
