@@ -3,7 +3,7 @@
  * resumes by itself; beyond max_in_flight requests are refused 503 instead of queued; SIGTERM-style
  * stop drains the requests in flight.
  */
-import { startHerald, type RunningHerald } from '../support/herald';
+import { heraldWithClient, startHerald, type RunningHerald } from '../support/herald';
 import { SipTestClient, pidf } from '../support/sip-client';
 import { startHeraldBehindProxy, type HeraldBehindProxy } from '../support/herald-behind-proxy';
 import type { TcpProxy } from '../support/tcp-proxy';
@@ -11,18 +11,10 @@ import type { TcpProxy } from '../support/tcp-proxy';
 const publishHeaders = (aor: string): Array<[string, string]> => [['From', `<${aor}>;tag=x${Math.random().toString(36).slice(2)}`], ['Event', 'presence'], ['Expires', '60'], ['Content-Type', 'application/pidf+xml']];
 
 describe('overload bound', () => {
-  let h: RunningHerald;
-  let c: SipTestClient;
-  beforeAll(async () => {
-    h = await startHerald({ max_in_flight: 1 });
-    c = await SipTestClient.open('udp', h.udp);
-  });
-  afterAll(async () => {
-    await c.close();
-    await h.stop();
-  });
+  const herald = heraldWithClient({ max_in_flight: 1 });
 
   it('RFC 3261 §21.5.4: beyond max_in_flight answers 503 with Retry-After instead of queueing', async () => {
+    const { h, c } = herald;
     const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => {
       const aor = `sip:load${i}@127.0.0.1`;
       return c.request('PUBLISH', aor, publishHeaders(aor), pidf(aor, 'open'));

@@ -5,7 +5,7 @@
  * The outage tests need PostgreSQL behind a proxy that the test cuts (HERALD_TEST_DB_URL); the
  * recovery loop and its bound also run on PGlite.
  */
-import { startHerald, type RunningHerald } from '../support/herald';
+import { heraldWithClient, type RunningHerald } from '../support/herald';
 import { API_TOKENS, HttpTestClient, TOKENS } from '../support/http-client';
 import { SipTestClient } from '../support/sip-client';
 import { bodyOf, eventually, nextNotify, notifiesOf, publish, sleep, subscribe, type WatcherDialog } from '../support/subscriber';
@@ -13,18 +13,10 @@ import { startHeraldBehindProxy, type HeraldBehindProxy } from '../support/heral
 import type { TcpProxy } from '../support/tcp-proxy';
 
 describe('outage recovery loop (both backends)', () => {
-  let h: RunningHerald;
-  let c: SipTestClient;
-  beforeAll(async () => {
-    h = await startHerald({ outage_max_dirty: 2, outage_retry_interval: 50 });
-    c = await SipTestClient.open('udp', h.udp);
-  }, 60_000);
-  afterAll(async () => {
-    await c.close();
-    await h.stop();
-  }, 60_000);
+  const herald = heraldWithClient({ outage_max_dirty: 2, outage_retry_interval: 50 });
 
   it('re-tells a presentity marked dirty from the database as soon as it answers, and keeps at most outage_max_dirty', async () => {
+    const { h, c } = herald;
     const aor = 'sip:dirty@127.0.0.1';
     expect((await publish(c, aor, 'open', { note: 'from the database' })).status).toBe(200);
     const { dialog } = await subscribe(c, aor);

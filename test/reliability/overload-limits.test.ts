@@ -5,25 +5,17 @@
  */
 import { connect, type Socket } from 'node:net';
 import { FakeClock } from '../../src/clock';
-import { startHerald, type RunningHerald } from '../support/herald';
+import { heraldWithClient, startHerald } from '../support/herald';
 import { API_TOKENS, TOKENS } from '../support/http-client';
 import { SipTestClient } from '../support/sip-client';
 import { publish, resubscribe, subscribe, type WatcherDialog } from '../support/subscriber';
 
 describe('per-source rate limit (source_rate_limit)', () => {
-  let h: RunningHerald;
-  let c: SipTestClient;
   const clock = new FakeClock(Date.now());
-  beforeAll(async () => {
-    h = await startHerald({ source_rate_limit: 2, source_rate_burst: 3 }, { clock });
-    c = await SipTestClient.open('udp', h.udp);
-  }, 60_000);
-  afterAll(async () => {
-    await c.close();
-    await h.stop();
-  }, 60_000);
+  const herald = heraldWithClient({ source_rate_limit: 2, source_rate_burst: 3 }, { clock });
 
   it('answers PUBLISH and SUBSCRIBE beyond the burst 503 with Retry-After, stores nothing of them, and lets the source in again as tokens refill', async () => {
+    const { h, c } = herald;
     const statuses: number[] = [];
     const refused: string[] = [];
     for (let i = 0; i < 5; i++) {
@@ -68,18 +60,10 @@ describe('rate limit exemption (source_rate_exempt)', () => {
 });
 
 describe('watcher cap per presentity (max_watchers)', () => {
-  let h: RunningHerald;
-  let c: SipTestClient;
-  beforeAll(async () => {
-    h = await startHerald({ max_watchers: 2, max_watchers_retry_after: 120 });
-    c = await SipTestClient.open('udp', h.udp);
-  }, 60_000);
-  afterAll(async () => {
-    await c.close();
-    await h.stop();
-  }, 60_000);
+  const herald = heraldWithClient({ max_watchers: 2, max_watchers_retry_after: 120 });
 
   it('answers a new watcher beyond the cap 480 Too Many Watchers with Retry-After; a re-subscribing device and a fetch still get in; a freed place is taken again', async () => {
+    const { h, c } = herald;
     const aor = 'sip:popular@127.0.0.1';
     const a = await subscribe(c, aor, { watcher: 'sip:w1@127.0.0.1' });
     const b = await subscribe(c, aor, { watcher: 'sip:w2@127.0.0.1' });

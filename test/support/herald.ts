@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config';
 import { silentLogger } from '../../src/log';
 import type { Clock } from '../../src/clock';
 import { dropTestDb, testDbUrl } from './db';
+import { SipTestClient } from './sip-client';
 
 export interface RunningHerald {
   app: App;
@@ -50,4 +51,21 @@ export async function startHerald(params: Record<string, unknown> = {}, opts: { 
       if (own) await dropTestDb(dbUrl);
     },
   };
+}
+
+/**
+ * For a describe block: a Herald started with `params` before its tests and a UDP test client for it,
+ * both stopped after them. Read `h` and `c` inside the tests (they are set by beforeAll).
+ */
+export function heraldWithClient(params: Record<string, unknown> = {}, opts: { clock?: Clock } = {}): { readonly h: RunningHerald; readonly c: SipTestClient } {
+  const ctx = {} as { h: RunningHerald; c: SipTestClient };
+  beforeAll(async () => {
+    ctx.h = await startHerald(params, opts);
+    ctx.c = await SipTestClient.open('udp', ctx.h.udp);
+  }, 60_000);
+  afterAll(async () => {
+    await ctx.c?.close();
+    await ctx.h?.stop();
+  }, 60_000);
+  return ctx;
 }
